@@ -1,0 +1,1 @@
+"""HTTP blueprints. Handlers read the service's cache; none touches hardware."""

@@ -1,0 +1,39 @@
+"""The banner at ``/`` (JSON, or a small dashboard for browsers) and ``/healthz``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+
+from api.errors import error_response
+from version import SERVICE, VERSION
+
+blueprint = Blueprint("root", __name__)
+
+
+def _links() -> dict[str, str]:
+    return {
+        "sensors": url_for("sensors.index"),
+        "metrics": url_for("metrics.metrics"),
+        "health": url_for("root.healthz"),
+    }
+
+
+@blueprint.get("/")
+def banner():
+    service = current_app.extensions["enviro"]
+    # curl sends */*, which picks the first offer; browsers rank HTML first.
+    wants = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    if wants == "text/html":
+        return render_template("dashboard.html", service=SERVICE, version=VERSION, board=service.board_kind)
+    return jsonify(
+        {"result": {"service": SERVICE, "version": VERSION, "board": service.board_kind, "links": _links()}}
+    )
+
+
+@blueprint.get("/healthz")
+def healthz():
+    service = current_app.extensions["enviro"]
+    problems = service.problems()
+    if problems:
+        return error_response(503, "; ".join(problems))
+    return jsonify({"result": {"status": "ok"}})

@@ -1,0 +1,211 @@
+"""Service settings, read from ``ENVIRO_*`` environment variables.
+
+Every setting has a default, a parser that rejects bad values with a message
+naming the variable, and a one-line description that the README's table
+repeats (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot use."""
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip(), 10)
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a number from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError(f"expected a number of seconds, got {text!r}") from None
+        if not low <= value <= high:  # also rejects nan
+            raise ValueError(f"expected {low:g} to {high:g} seconds, got {text.strip()}")
+        return value
+
+    return parse
+
+
+def _number(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise ValueError(f"expected a number, got {text!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a number from {low:g} to {high:g}, got {text.strip()}")
+        return value
+
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _host(text: str) -> str:
+    value = text.strip()
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        if not value or any(c.isspace() for c in value):
+            raise ValueError(f"expected an IP address or host name, got {text!r}") from None
+    return value
+
+
+def _text(text: str) -> str:
+    return text.strip()
+
+
+def _optional_secret(text: str) -> str | None:
+    value = text.strip()
+    return value or None
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One environment variable: its field name, default, parser and meaning."""
+
+    field: str
+    default: str
+    parse: Callable[[str], Any]
+    description: str
+
+    @property
+    def env(self) -> str:
+        return "ENVIRO_" + self.field.upper()
+
+
+# The table the README documents. Defaults are given as the text a user would
+# write in the environment, so the README can show them verbatim.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "0.0.0.0", _host, "address gunicorn listens on"),
+    Setting("port", "8000", _integer(1, 65535), "TCP port gunicorn listens on"),
+    Setting("threads", "4", _integer(1, 64), "request threads in the single gunicorn worker"),
+    Setting(
+        "board",
+        "auto",
+        _choice("auto", "real", "virtual"),
+        "`auto` uses the real board when /dev/i2c-1 exists, else the virtual one",
+    ),
+    Setting(
+        "log_level",
+        "info",
+        _choice("debug", "info", "warning", "error"),
+        "log verbosity: debug, info, warning, error",
+    ),
+    Setting(
+        "max_body_bytes",
+        "16384",
+        _integer(64, 10_485_760),
+        "largest request body accepted; larger ones get 413",
+    ),
+    Setting(
+        "api_token", "", _optional_secret, "when set, POST /api/lcd needs `Authorization: Bearer <token>`"
+    ),
+    Setting(
+        "virtual_seed",
+        "1",
+        _integer(0, 2**32 - 1),
+        "seed of the virtual board's environment model (same seed, same readings)",
+    ),
+    Setting(
+        "virtual_faults",
+        "",
+        _text,
+        "faults to inject on the virtual board, e.g. `bme280=absent,pms5003=corrupt`",
+    ),
+    Setting("serial_device", "/dev/serial0", _text, "serial port of the PMS5003 on the real board"),
+    Setting(
+        "i2c_sensors",
+        "aht10@0x38,bmp280@0x77",
+        _text,
+        "extra I2C sensors, `kind@address[:bus]`, comma separated; empty for none",
+    ),
+    Setting("weather_interval", "2", _seconds(0.1, 3600), "seconds between BME280/LTR559 polls"),
+    Setting("gas_interval", "2", _seconds(0.1, 3600), "seconds between MICS6814 polls"),
+    Setting("particulates_interval", "2", _seconds(0.1, 3600), "seconds between PMS5003 reads"),
+    Setting("i2c_interval", "5", _seconds(0.1, 3600), "seconds between extra I2C sensor polls"),
+    Setting(
+        "read_timeout",
+        "10",
+        _seconds(0.5, 600),
+        "a driver call taking longer than this is abandoned and counted as an error",
+    ),
+    Setting(
+        "gas_warmup",
+        "600",
+        _seconds(0, 86400),
+        "seconds after the gas heater switches on during which readings are reported as warming up",
+    ),
+    Setting(
+        "temperature_factor",
+        "2.25",
+        _number(0.5, 100),
+        "CPU-heat compensation factor: lower means a stronger correction (vendor examples: 2.25)",
+    ),
+    Setting(
+        "lcd",
+        "on",
+        _choice("on", "off"),
+        "`off` leaves the LCD alone (no start-up screen, POST /api/lcd answers 503)",
+    ),
+)
+
+Settings = dataclasses.make_dataclass(
+    "Settings",
+    [(s.field, Any) for s in SETTINGS],
+    frozen=True,
+    namespace={"__doc__": "Parsed settings, one attribute per ``ENVIRO_*`` variable."},
+)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Any:
+    """Parse settings from ``environ`` (default: ``os.environ``).
+
+    ``overrides`` holds already-parsed values by field name (tests use it).
+    Raises SettingsError with one line naming the variable and the problem.
+    """
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    known = {s.field for s in SETTINGS}
+    unknown = set(overrides) - known
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    values = {}
+    for setting in SETTINGS:
+        if setting.field in overrides:
+            values[setting.field] = overrides[setting.field]
+            continue
+        raw = environ.get(setting.env, setting.default)
+        try:
+            values[setting.field] = setting.parse(raw)
+        except ValueError as err:
+            raise SettingsError(f"{setting.env}: {err}") from None
+    return Settings(**values)

@@ -1,0 +1,37 @@
+"""Service-level Prometheus metrics, kept in a registry the app is given.
+
+Sensor gauges belong to the collector; this module owns what describes the
+service itself: build information and HTTP request durations.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Histogram, Info
+
+# Buckets for a service that answers from memory: most requests take well
+# under a millisecond, a slow one tells of trouble.
+HTTP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class ServiceMetrics:
+    """The service's own metrics, registered on ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry, version: str, board: str) -> None:
+        self.registry = registry
+        build = Info(
+            "enviro_build",
+            "Version of enviro-sensor and the kind of board it drives (always 1).",
+            registry=registry,
+        )
+        build.info({"version": version, "board": board})
+        self.http_request_duration = Histogram(
+            "enviro_http_request_duration_seconds",
+            "Time spent answering HTTP requests, by route template, method and status.",
+            ["route", "method", "status"],
+            buckets=HTTP_BUCKETS,
+            registry=registry,
+        )
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Record one answered request."""
+        self.http_request_duration.labels(route, method, str(status)).observe(seconds)

@@ -1,0 +1,70 @@
+"""Settings come from ENVIRO_* variables; bad values name the variable."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from settings import SETTINGS, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_without_environment():
+    settings = load_settings({})
+    assert settings.host == "0.0.0.0"
+    assert settings.port == 8000
+    assert settings.board == "auto"
+    assert settings.api_token is None
+
+
+def test_values_are_parsed_from_the_environment():
+    settings = load_settings(
+        {"ENVIRO_PORT": " 9100 ", "ENVIRO_BOARD": "Virtual", "ENVIRO_WEATHER_INTERVAL": "0.5"}
+    )
+    assert (settings.port, settings.board, settings.weather_interval) == (9100, "virtual", 0.5)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ENVIRO_PORT", "eighty", "ENVIRO_PORT: expected a whole number, got 'eighty'"),
+        ("ENVIRO_PORT", "70000", "ENVIRO_PORT: expected a number from 1 to 65535, got 70000"),
+        ("ENVIRO_BOARD", "pi", "ENVIRO_BOARD: expected one of auto, real, virtual, got 'pi'"),
+        ("ENVIRO_WEATHER_INTERVAL", "nan", "ENVIRO_WEATHER_INTERVAL: expected 0.1 to 3600 seconds, got nan"),
+        ("ENVIRO_HOST", "", "ENVIRO_HOST: expected an IP address or host name, got ''"),
+    ],
+)
+def test_bad_value_names_the_variable(variable, value, message):
+    with pytest.raises(SettingsError) as caught:
+        load_settings({variable: value})
+    assert str(caught.value) == message
+
+
+def test_every_setting_is_documented_in_the_readme_with_its_default():
+    readme = (ROOT / "README.md").read_text()
+    for setting in SETTINGS:
+        row = re.search(rf"^\| `{setting.env}` \| (.*?) \|", readme, re.MULTILINE)
+        assert row, f"{setting.env} is missing from the README's settings table"
+        shown = row.group(1).strip("` ").replace("(none)", "")
+        assert shown == setting.default, (
+            f"{setting.env}: README says {shown!r}, code says {setting.default!r}"
+        )
+
+
+def test_gunicorn_stops_with_one_line_on_a_bad_setting():
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    result = subprocess.run(
+        [str(gunicorn), "-c", "gunicorn.conf.py", "app:app"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "ENVIRO_PORT": "http"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "enviro-sensor: ENVIRO_PORT: expected a whole number, got 'http'"
+    ]
