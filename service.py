@@ -12,6 +12,9 @@ import threading
 from prometheus_client import CollectorRegistry
 
 import hardware
+from collector import Collector
+from retrievers import build_groups
+from sensor_metrics import SensorMetrics
 from telemetry import ServiceMetrics
 from version import VERSION
 
@@ -27,6 +30,7 @@ class Service:
         self.board = board
         self.board_kind = board.kind if board is not None else hardware.board_kind(settings.board)
         self.metrics = ServiceMetrics(registry, VERSION, self.board_kind)
+        self.collector = Collector(board, build_groups(settings), SensorMetrics(registry))
         self._lock = threading.Lock()
         self._started = False
 
@@ -41,6 +45,8 @@ class Service:
                 return
             if self.board is None:
                 self.board = hardware.open_board(self.settings)
+            self.collector.board = self.board
+            self.collector.start()
             self._started = True
             log.info("service started on the %s board", self.board_kind)
 
@@ -50,14 +56,17 @@ class Service:
             if not self._started:
                 return
             self._started = False
+            self.collector.stop()
             if self.board is not None:
                 self.board.close()
             log.info("service stopped")
 
-    def group_status(self) -> dict:
-        """Each sensor group's status, by group name."""
-        return {}
-
     def problems(self) -> list[str]:
-        """Reasons the service cannot do its job; empty when it is healthy."""
+        """Reasons the service cannot do its job; empty when it is healthy.
+
+        A failing sensor is not one: restarting would not mend it, and the
+        other sensors still serve. Polling that has stopped is.
+        """
+        if self._started and not self.collector.alive():
+            return ["sensor polling has stopped"]
         return []

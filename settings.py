@@ -77,6 +77,22 @@ def _host(text: str) -> str:
     return value
 
 
+def _i2c_sensors(text: str):
+    from retrievers.i2c import parse_i2c_sensors  # the kinds live with their readers
+
+    return parse_i2c_sensors(text)
+
+
+def _groups(text: str) -> tuple[str, ...]:
+    from retrievers import GROUP_NAMES
+
+    names = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    unknown = [name for name in names if name not in GROUP_NAMES]
+    if unknown:
+        raise ValueError(f"unknown group {unknown[0]!r} (known: {', '.join(GROUP_NAMES)})")
+    return names
+
+
 def _text(text: str) -> str:
     return text.strip()
 
@@ -143,8 +159,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "i2c_sensors",
         "aht10@0x38,bmp280@0x77",
-        _text,
+        _i2c_sensors,
         "extra I2C sensors, `kind@address[:bus]`, comma separated; empty for none",
+    ),
+    Setting(
+        "groups",
+        "weather,gas,particulates,i2c",
+        _groups,
+        "sensor groups to poll; the others are reported as disabled (e.g. no PMS5003 attached)",
     ),
     Setting("weather_interval", "2", _seconds(0.1, 3600), "seconds between BME280/LTR559 polls"),
     Setting("gas_interval", "2", _seconds(0.1, 3600), "seconds between MICS6814 polls"),

@@ -1,0 +1,99 @@
+"""What every sensor reader declares and does, and how its values are checked.
+
+A reader owns one chip: it builds the vendor driver on the board's bus
+(``open``), reads one set of values in the units its fields name (``read``)
+and lets go of the driver (``close``). The collector calls these from its
+background threads only; no request handler touches a reader.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One value a sensor gives: its JSON key, valid range and metric.
+
+    ``key`` carries the unit (``pressure_hectopascals``), so JSON readers
+    never guess. ``metric`` is the Prometheus name in base units; ``scale``
+    converts the JSON value to it (hPa -> Pa is 100, percent -> ratio 0.01).
+    """
+
+    key: str
+    low: float
+    high: float
+    metric: str
+    help: str
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    scale: float = 1.0
+    #: A derived value that may be absent (the CPU temperature was unreadable).
+    optional: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Rejection:
+    """A value that failed validation: which field and why."""
+
+    field: str
+    reason: str  # not_a_number, not_finite, out_of_range, missing
+    value: Any
+
+
+def validate(fields: tuple[Field, ...], values: Mapping[str, Any]) -> list[Rejection]:
+    """Check every declared field: present, a real number, finite, in range.
+
+    Returns the rejections; an empty list means every value may be published.
+    """
+    rejections = []
+    for field in fields:
+        value = values.get(field.key)
+        if value is None and field.optional:
+            continue
+        if value is None:
+            rejections.append(Rejection(field.key, "missing", value))
+        # bool is an int subclass, and a True from a driver is never a reading.
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            rejections.append(Rejection(field.key, "not_a_number", value))
+        elif not math.isfinite(value):
+            rejections.append(Rejection(field.key, "not_finite", value))
+        elif not field.low <= value <= field.high:
+            rejections.append(Rejection(field.key, "out_of_range", value))
+    return rejections
+
+
+class WarmingUp(Exception):
+    """The sensor answers but its values are not meaningful yet."""
+
+    def __init__(self, seconds_left: float) -> None:
+        super().__init__(f"warming up, {seconds_left:.0f} s left")
+        self.seconds_left = seconds_left
+
+
+class SensorReader(abc.ABC):
+    """One chip on the board, read through its vendor driver."""
+
+    #: Name used as the ``sensor`` label and in JSON (``bme280``).
+    name: str
+    #: What the chip is, for people reading /api/sensors.
+    description: str
+    fields: tuple[Field, ...]
+
+    @abc.abstractmethod
+    def open(self, board) -> None:
+        """Construct the driver on ``board``'s bus and pins; raise if it fails."""
+
+    @abc.abstractmethod
+    def read(self) -> dict[str, float]:
+        """One set of values keyed by ``Field.key``; raise on any failure."""
+
+    def error_reason(self, err: BaseException) -> str | None:
+        """A metric reason for a driver-specific exception; None for the generic mapping."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - most drivers hold nothing to release
+        """Release the driver (a serial port, a heater pin)."""

@@ -1,0 +1,92 @@
+"""Gas: the SGX MICS6814 read through a TI ADS1015 ADC at 0x49.
+
+The MICS6814 (datasheet 1143 rev 8) has three metal-oxide sensing elements
+whose resistance falls as their target gases rise: oxidising (NO2), reducing
+(CO) and NH3. On the Enviro+ each forms a divider with 56 kOhm on a 3.3 V
+rail, read on ADS1015 channels 0, 1 and 2, so R = V * 56000 / (3.3 - V). The
+heater (GPIO 24) must run for minutes before the resistances mean anything:
+until ``warmup_seconds`` have passed the group reports "warming up".
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import ads1015
+import gpiod
+import gpiodevice
+from gpiod.line import Direction, Value
+
+from retrievers.base import Field, SensorReader, WarmingUp
+
+ADS1015_ADDRESS = 0x49
+SUPPLY_VOLTS = 3.3
+LOAD_OHMS = 56_000.0
+# +-6.144 V full scale: the widest range, covering the 3.3 V rail.
+GAIN = 6.144
+CHANNELS = (("oxidising", "in0/gnd"), ("reducing", "in1/gnd"), ("nh3", "in2/gnd"))
+HEATER_ON = gpiod.LineSettings(direction=Direction.OUTPUT, output_value=Value.ACTIVE)
+
+
+def resistance(volts: float) -> float:
+    """Sensing resistance from the divider voltage; inf at or past the rail."""
+    if volts >= SUPPLY_VOLTS:
+        return math.inf
+    return volts * LOAD_OHMS / (SUPPLY_VOLTS - volts)
+
+
+def _channel_field(channel: str) -> Field:
+    return Field(
+        f"{channel}_ohms",
+        # A divider reading at the ground or supply rail is no reading; this
+        # spans several decades beyond the datasheet's sensing ranges.
+        1.0,
+        1.0e8,
+        "enviro_gas_resistance_ohms",
+        "MICS6814 sensing resistance by channel (oxidising, reducing, nh3); it falls as the gas rises.",
+        labels={"channel": channel},
+    )
+
+
+class MICS6814Reader(SensorReader):
+    """Three gas resistances from one conversion pass per poll."""
+
+    name = "mics6814"
+    description = "SGX MICS6814 gas sensor through an ADS1015 at 0x49"
+    fields = tuple(_channel_field(channel) for channel, _ in CHANNELS)
+
+    def __init__(self, warmup_seconds: float = 600.0, monotonic=time.monotonic) -> None:
+        self.warmup_seconds = warmup_seconds
+        self._monotonic = monotonic
+        self._adc = None
+        self._heater = None
+        self._heater_on_since: float | None = None
+
+    def open(self, board) -> None:
+        adc = ads1015.ADS1015(i2c_addr=ADS1015_ADDRESS, i2c_dev=board.i2c_bus(1))
+        chip = adc.detect_chip_type()
+        adc.set_mode("single")
+        adc.set_programmable_gain(GAIN)
+        # The ADS1115 variant converts far slower; its fastest useful rate.
+        adc.set_sample_rate(128 if chip == "ADS1115" else 1600)
+        if self._heater is None:
+            self._heater = gpiodevice.get_pin(
+                board.driver_pin("gas_heater"), "enviro-mics6814-heater", HEATER_ON
+            )
+            self._heater_on_since = self._monotonic()
+        self._adc = adc
+
+    def read(self) -> dict[str, float]:
+        values = {f"{channel}_ohms": resistance(self._adc.get_voltage(mux)) for channel, mux in CHANNELS}
+        warm_for = self._monotonic() - self._heater_on_since
+        if warm_for < self.warmup_seconds:
+            raise WarmingUp(self.warmup_seconds - warm_for)
+        return values
+
+    def close(self) -> None:
+        if self._heater is not None:
+            lines, offset = self._heater
+            lines.set_value(offset, Value.INACTIVE)
+            self._heater = None
+        self._adc = None

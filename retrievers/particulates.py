@@ -1,0 +1,128 @@
+"""Particulates: the Plantower PMS5003 on the Pi's serial port.
+
+Plantower PMS5003 data manual (2016, v2.3): a laser particle counter sending
+a 32-byte frame about once a second at 9600 baud. Mass concentrations of
+PM1.0, PM2.5 and PM10 in ug/m3, both "CF=1, standard particle" and "under
+atmospheric environment" (0..500 effective, 1000 maximum), and counts of
+particles beyond 0.3, 0.5, 1.0, 2.5, 5.0 and 10 um per 0.1 L of air.
+Enable pin GPIO 22, reset pin GPIO 27. Read through the pms5003 package.
+"""
+
+from __future__ import annotations
+
+import pms5003
+import serial
+
+from retrievers.base import Field, SensorReader
+
+# pms5003's size arguments (CF=1, atmospheric) and the JSON/label spelling of
+# each size. pms5003 1.0 answers the atmospheric PM10 for size None, not 10.
+MASS_SIZES = ((1.0, 1.0, "pm1_0", "1"), (2.5, 2.5, "pm2_5", "2.5"), (10, None, "pm10", "10"))
+COUNT_SIZES = (
+    (0.3, "0_3", "0.3"),
+    (0.5, "0_5", "0.5"),
+    (1.0, "1_0", "1"),
+    (2.5, "2_5", "2.5"),
+    (5, "5_0", "5"),
+    (10, "10", "10"),
+)
+MAX_MASS = 1000.0  # the manual's "maximum range"
+MAX_COUNT = 65535  # a 16-bit field
+
+
+def _mass_field(key: str, size: str, standard: str) -> Field:
+    return Field(
+        key,
+        0.0,
+        MAX_MASS,
+        "enviro_particulate_matter_micrograms_per_cubic_meter",
+        "Particulate matter mass concentration by size (um) and standard "
+        "(cf1: the PMS5003's factory calibration, atmospheric: corrected for ambient air).",
+        labels={"size": size, "standard": standard},
+    )
+
+
+def _fields() -> tuple[Field, ...]:
+    fields = []
+    for _, _, key, label in MASS_SIZES:
+        fields.append(_mass_field(f"{key}_micrograms_per_cubic_meter", label, "cf1"))
+        fields.append(_mass_field(f"{key}_atmospheric_micrograms_per_cubic_meter", label, "atmospheric"))
+    for _, key, label in COUNT_SIZES:
+        fields.append(
+            Field(
+                f"particles_{key}um_per_deciliter",
+                0,
+                MAX_COUNT,
+                "enviro_particles_per_deciliter",
+                "Particles larger than the size label (um) in 0.1 L of air.",
+                labels={"size": label},
+            )
+        )
+    return tuple(fields)
+
+
+class PMS5003Reader(SensorReader):
+    """One frame per poll; a bad frame gets a reset and one more try."""
+
+    name = "pms5003"
+    description = "Plantower PMS5003 particulate sensor on the serial port"
+    fields = _fields()
+
+    def __init__(self) -> None:
+        self._driver = None
+        self._reopen = False
+
+    def open(self, board) -> None:
+        if self._driver is not None:
+            # The pins are still ours: only the serial port needs opening again.
+            self._driver.setup()
+            self._reopen = False
+            return
+        self._driver = pms5003.PMS5003(
+            device=board.serial_device(),
+            baudrate=9600,
+            pin_enable=board.driver_pin("pms5003_enable"),
+            pin_reset=board.driver_pin("pms5003_reset"),
+        )
+
+    def read(self) -> dict[str, float]:
+        if self._reopen:
+            self._driver.setup()
+            self._reopen = False
+        try:
+            try:
+                frame = self._driver.read()
+            except (pms5003.ChecksumMismatchError, pms5003.ReadTimeoutError):
+                # A frame cut short or garbled: resynchronise as the manual's
+                # reset pin allows, then one more try.
+                self._driver.reset()
+                frame = self._driver.read()
+        except (serial.SerialException, OSError, pms5003.SerialTimeoutError):
+            # The port went away or went quiet: open it afresh next time.
+            self._reopen = True
+            raise
+        values = {}
+        for size, atmospheric_size, key, _ in MASS_SIZES:
+            values[f"{key}_micrograms_per_cubic_meter"] = frame.pm_ug_per_m3(
+                size, atmospheric_environment=False
+            )
+            values[f"{key}_atmospheric_micrograms_per_cubic_meter"] = frame.pm_ug_per_m3(
+                atmospheric_size, atmospheric_environment=True
+            )
+        for size, key, _ in COUNT_SIZES:
+            values[f"particles_{key}um_per_deciliter"] = frame.pm_per_1l_air(size)
+        return values
+
+    def error_reason(self, err: BaseException) -> str | None:
+        if isinstance(err, pms5003.ChecksumMismatchError):
+            return "checksum"
+        if isinstance(err, pms5003.ReadTimeoutError | pms5003.SerialTimeoutError):
+            return "no_data"
+        return None
+
+    def close(self) -> None:
+        # pms5003 offers no close(); its port is the one thing to release.
+        serial_port = getattr(self._driver, "_serial", None)
+        if serial_port is not None:
+            serial_port.close()
+        self._driver = None

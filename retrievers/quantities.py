@@ -1,0 +1,42 @@
+"""Fields shared by several chips, so a metric has one name, one HELP text.
+
+Ranges are each chip's datasheet operating range; the Bosch and Aosong
+parts share -40..85 C.
+"""
+
+from __future__ import annotations
+
+from retrievers.base import Field
+
+
+def temperature(low: float = -40.0, high: float = 85.0) -> Field:
+    return Field(
+        "temperature_celsius",
+        low,
+        high,
+        "enviro_temperature_celsius",
+        "Air temperature as the sensor reads it.",
+    )
+
+
+def pressure(low: float = 300.0, high: float = 1100.0) -> Field:
+    # JSON in hPa (what weather reports use), the metric in the base unit.
+    return Field(
+        "pressure_hectopascals",
+        low,
+        high,
+        "enviro_pressure_pascals",
+        "Barometric pressure (station level, not reduced to sea level).",
+        scale=100.0,
+    )
+
+
+def humidity() -> Field:
+    return Field(
+        "humidity_percent",
+        0.0,
+        100.0,
+        "enviro_humidity_ratio",
+        "Relative humidity as the sensor reads it (0 to 1).",
+        scale=0.01,
+    )
