@@ -90,6 +90,11 @@ class PMS5003Reader(SensorReader):
             self._driver.setup()
             self._reopen = False
         try:
+            # The sensor sends whether or not anyone listens, and the port
+            # buffers ~4 KB (minutes of frames): drop the backlog so this
+            # poll reads the next frame, not one from long ago. pms5003 has
+            # no call for this; its port is the only handle.
+            self._driver._serial.reset_input_buffer()
             try:
                 frame = self._driver.read()
             except (pms5003.ChecksumMismatchError, pms5003.ReadTimeoutError):

@@ -1,0 +1,112 @@
+"""HTTP throughput and latency of the service, printed as a table.
+
+Starts the real gunicorn (gunicorn.conf.py, virtual board) on a loopback
+port and loads it with wrk (Debian's package) for each route; then does the
+same for the read-on-request design (bench/read_on_request.py). Asserts
+nothing: it prints figures. Run: ``.venv/bin/python bench/http_load.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import free_port, wait_until_serving  # noqa: E402
+
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def _seconds(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * UNITS[unit]
+
+
+def run_wrk(url: str, seconds: int, connections: int, threads: int) -> dict[str, float]:
+    """Requests per second and latency percentiles from one wrk run."""
+    out = subprocess.run(
+        ["wrk", "--latency", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _seconds(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = _seconds(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": int(errors.group(1)) if errors else 0}
+
+
+def start_server(app_path: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ENVIRO_")}
+    environment.update({"ENVIRO_HOST": "127.0.0.1", "ENVIRO_PORT": str(port), "ENVIRO_BOARD": "virtual"})
+    environment.update(env)
+    return subprocess.Popen(
+        [str(GUNICORN), "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", app_path],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def measure(app_path: str, routes: list[str], args) -> dict[str, dict[str, float]]:
+    port = free_port()
+    # A warm-up short enough that the gas heater's wait does not matter here.
+    server = start_server(app_path, port, {"ENVIRO_GAS_WARMUP": "0", "ENVIRO_THREADS": str(args.threads)})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base + routes[0], server)
+        time.sleep(args.settle)  # let the collector take its first readings
+        results = {}
+        for route in routes:
+            run_wrk(base + route, 2, args.connections, 1)  # warm the path
+            results[route] = run_wrk(base + route, args.seconds, args.connections, args.wrk_threads)
+        return results
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads (ENVIRO_THREADS)")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds before measuring")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench needs wrk (Debian package wrk)")
+
+    cached = measure("app:app", ["/healthz", "/api/sensors/weather", "/metrics"], args)
+    on_request = measure("bench.read_on_request:app", ["/api/sensors/weather"], args)
+
+    print(
+        f"wrk {args.seconds} s per route, {args.connections} connections, gunicorn 1 worker x {args.threads} threads"
+    )
+    print(f"{'server':<18} {'route':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    rows = [("service", r, v) for r, v in cached.items()] + [
+        ("read-on-request", r, v) for r, v in on_request.items()
+    ]
+    for server, route, v in rows:
+        print(
+            f"{server:<18} {route:<22} {v['rps']:>9.0f} {v['p50'] * 1e3:>8.2f} {v['p99'] * 1e3:>8.2f} {v['non2xx']:>8}"
+        )
+    trivial, weather = cached["/healthz"]["rps"], cached["/api/sensors/weather"]["rps"]
+    print(f"weather route vs trivial route: {weather / trivial:.2f}x")
+    print(f"weather route vs read-on-request: {weather / on_request['/api/sensors/weather']['rps']:.0f}x")
+
+
+if __name__ == "__main__":
+    main()
