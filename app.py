@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, g, request
 from prometheus_client import CollectorRegistry
 
-from api import errors, metrics, root, sensors
+from api import errors, lcd, metrics, root, sensors
 from service import Service
 from settings import load_settings
 
@@ -42,7 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["enviro"] = service
 
     errors.register_error_handlers(app)
-    for module in (root, sensors, metrics):
+    for module in (root, sensors, lcd, metrics):
         app.register_blueprint(module.blueprint)
     _time_requests(app, service)
 

@@ -74,6 +74,17 @@ class CallRunner:
                 raise
             raise TimeoutError(f"no answer within {timeout:g} s") from None
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait for an abandoned call to return; True once nothing is running."""
+        current = self._current
+        if current is None:
+            return True
+        try:
+            current.exception(timeout)
+        except TimeoutError:
+            return False
+        return True
+
     def close(self) -> None:
         self._jobs.put(None)
 
@@ -158,6 +169,11 @@ class Collector:
             except (Exception, SystemExit) as err:
                 log.warning("%s: close failed: %s", state.reader.name, err)
 
+    def wait_idle(self, sensor: str, timeout: float) -> bool:
+        """Wait until ``sensor`` has no driver call in flight (tests, shutdown)."""
+        runner = self.states[sensor].runner
+        return runner is None or runner.wait_idle(timeout)
+
     def alive(self) -> bool:
         """True while every polling thread runs (or none was asked for)."""
         return all(thread.is_alive() for thread in self._threads) and not self._stop.is_set()
@@ -219,7 +235,7 @@ class Collector:
             recovered = state.last_error is not None and not state.up
             state.reading = Reading(
                 {
-                    field.key: values[field.key]
+                    field.key: round(values[field.key], field.decimals)
                     for field in state.reader.fields
                     if values.get(field.key) is not None
                 },

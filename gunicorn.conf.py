@@ -32,6 +32,9 @@ loglevel = _settings.log_level
 graceful_timeout = 10
 # No request waits on hardware, so a slow one is a stuck client.
 timeout = 30
+# gunicorn's control socket (for gunicornc) would be created under $HOME,
+# which a container or a hardened unit keeps read-only; nothing here uses it.
+control_socket_disable = True
 # The access log shows the client, request, status and time in microseconds.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus'
 

@@ -61,8 +61,10 @@ class SensorMetrics:
 
     def attach(self, collector: Collector) -> None:
         self._collector = collector
-        for name in collector.states:
-            for reason in READ_ERROR_REASONS:
+        # Counters start at 0 for every reason a sensor can fail with, so
+        # rate() and increase() see the first failure.
+        for name, state in collector.states.items():
+            for reason in state.reader.error_reasons:
                 self.read_errors.labels(name, reason)
 
     def read_error(self, sensor: str, reason: str) -> None:

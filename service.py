@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 import hardware
 from collector import Collector
+from lcd.display import Display
 from retrievers import build_groups
 from sensor_metrics import SensorMetrics
 from telemetry import ServiceMetrics
@@ -31,6 +32,7 @@ class Service:
         self.board_kind = board.kind if board is not None else hardware.board_kind(settings.board)
         self.metrics = ServiceMetrics(registry, VERSION, self.board_kind)
         self.collector = Collector(board, build_groups(settings), SensorMetrics(registry))
+        self.display = Display(settings, registry)
         self._lock = threading.Lock()
         self._started = False
 
@@ -47,6 +49,8 @@ class Service:
                 self.board = hardware.open_board(self.settings)
             self.collector.board = self.board
             self.collector.start()
+            # Opens in the background: the panel's set-up sleeps about a second.
+            self.display.start(self.board)
             self._started = True
             log.info("service started on the %s board", self.board_kind)
 
@@ -57,6 +61,7 @@ class Service:
                 return
             self._started = False
             self.collector.stop()
+            self.display.stop()  # backlight off while the board is still open
             if self.board is not None:
                 self.board.close()
             log.info("service stopped")

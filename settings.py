@@ -13,6 +13,8 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hardware.virtual.faults import parse_fault_spec
+
 
 class SettingsError(ValueError):
     """A setting has a value the service cannot use."""
@@ -152,7 +154,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "virtual_faults",
         "",
-        _text,
+        parse_fault_spec,
         "faults to inject on the virtual board, e.g. `bme280=absent,pms5003=corrupt`",
     ),
     Setting("serial_device", "/dev/serial0", _text, "serial port of the PMS5003 on the real board"),

@@ -6,7 +6,11 @@ service itself: build information and HTTP request durations.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Histogram, Info
+from prometheus_client import CollectorRegistry, Histogram, Info, disable_created_metrics
+
+# The *_created series double every counter and histogram for a timestamp
+# Prometheus does not use with the text format; node_exporter has none.
+disable_created_metrics()
 
 # Buckets for a service that answers from memory: most requests take well
 # under a millisecond, a slow one tells of trouble.

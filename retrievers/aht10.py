@@ -75,6 +75,9 @@ class AHT10Reader(SensorReader):
             self._bus.i2c_rdwr(frame)
             data = bytes(frame)
             if not data[0] & STATUS_BUSY:
+                if not data[0] & STATUS_CALIBRATED:
+                    # Without its calibration the chip's numbers mean nothing.
+                    raise AHT10Error(f"AHT10 at 0x{self.address:02x} lost its calibration")
                 temperature, humidity = decode(data)
                 return {"temperature_celsius": temperature, "humidity_percent": humidity}
         raise AHT10Error(f"AHT10 at 0x{self.address:02x} stayed busy")

@@ -33,6 +33,9 @@ class Field:
     scale: float = 1.0
     #: A derived value that may be absent (the CPU temperature was unreadable).
     optional: bool = False
+    #: Decimal places kept: about the sensor's resolution, so JSON and
+    #: metrics do not show digits the chip never measured.
+    decimals: int = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,8 +77,15 @@ class WarmingUp(Exception):
         self.seconds_left = seconds_left
 
 
+# Ways any read can fail (the reason label of enviro_sensor_read_errors_total).
+COMMON_ERROR_REASONS = ("setup_failed", "timeout", "io_error", "invalid_reading", "driver_error")
+
+
 class SensorReader(abc.ABC):
     """One chip on the board, read through its vendor driver."""
+
+    #: Every reason this sensor's reads can fail with; counters start at 0.
+    error_reasons: tuple[str, ...] = COMMON_ERROR_REASONS
 
     #: Name used as the ``sensor`` label and in JSON (``bme280``).
     name: str

@@ -46,6 +46,8 @@ def _channel_field(channel: str) -> Field:
         "enviro_gas_resistance_ohms",
         "MICS6814 sensing resistance by channel (oxidising, reducing, nh3); it falls as the gas rises.",
         labels={"channel": channel},
+        # A 12-bit ADC step is tens of ohms at these resistances.
+        decimals=0,
     )
 
 
@@ -74,6 +76,10 @@ class MICS6814Reader(SensorReader):
             self._heater = gpiodevice.get_pin(
                 board.driver_pin("gas_heater"), "enviro-mics6814-heater", HEATER_ON
             )
+            # A line handed in as (lines, offset) comes back as it was, its
+            # settings unapplied: drive it explicitly.
+            lines, offset = self._heater
+            lines.set_value(offset, Value.ACTIVE)
             self._heater_on_since = self._monotonic()
         self._adc = adc
 

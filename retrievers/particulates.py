@@ -13,7 +13,7 @@ from __future__ import annotations
 import pms5003
 import serial
 
-from retrievers.base import Field, SensorReader
+from retrievers.base import COMMON_ERROR_REASONS, Field, SensorReader
 
 # pms5003's size arguments (CF=1, atmospheric) and the JSON/label spelling of
 # each size. pms5003 1.0 answers the atmospheric PM10 for size None, not 10.
@@ -67,6 +67,7 @@ class PMS5003Reader(SensorReader):
     name = "pms5003"
     description = "Plantower PMS5003 particulate sensor on the serial port"
     fields = _fields()
+    error_reasons = (*COMMON_ERROR_REASONS, "checksum", "no_data")
 
     def __init__(self) -> None:
         self._driver = None

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import bme280
 import ltr559
@@ -22,6 +23,12 @@ from retrievers.compensation import RecentAverage, compensated_humidity, compens
 log = logging.getLogger(__name__)
 
 BME280_ADDRESS = 0x76
+ALS_FULL_SCALE = 0xFFFF
+FIRST_MEASUREMENT_SECONDS = 0.15
+
+
+class LightSaturated(ValueError):
+    """The light sensor's counts are at full scale: no lux can be derived."""
 
 
 class BME280Reader(SensorReader):
@@ -113,19 +120,32 @@ class LTR559Reader(SensorReader):
         ),
     )
 
-    def __init__(self) -> None:
+    def __init__(self, sleep=time.sleep) -> None:
+        self._sleep = sleep
         self._driver = None
 
     def open(self, board) -> None:
-        self._driver = ltr559.LTR559(i2c_dev=board.i2c_bus(1))
+        driver = ltr559.LTR559(i2c_dev=board.i2c_bus(1))
+        # Until its first conversion ends the driver holds zeros, which would
+        # read as darkness: wait out one measurement period (the driver sets
+        # 50 ms integration, 50 ms repeat; proximity every 100 ms).
+        self._sleep(FIRST_MEASUREMENT_SECONDS)
+        self._driver = driver
 
     def read(self) -> dict[str, float]:
         # One status read decides which channels hold new data, then both are read.
         self._driver.update_sensor()
+        if ALS_FULL_SCALE in self._driver.get_raw_als(passive=True):
+            # A saturated channel makes the lux formula meaningless (the
+            # datasheet's range shrinks with gain: 64k lux at 1x, 16k at 4x).
+            raise LightSaturated("LTR559 light channel saturated")
         return {
             "illuminance_lux": self._driver.get_lux(passive=True),
             "proximity": self._driver.get_proximity(passive=True),
         }
+
+    def error_reason(self, err: BaseException) -> str | None:
+        return "invalid_reading" if isinstance(err, LightSaturated) else None
 
     def close(self) -> None:
         self._driver = None

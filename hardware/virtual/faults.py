@@ -9,6 +9,7 @@ sends nothing).
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 
@@ -44,16 +45,25 @@ def parse_fault_spec(spec: str) -> dict[str, str]:
     return faults
 
 
+# Intermittent faults strike about one time in three.
+INTERMITTENT_CHANCE = 1 / 3
+# Length of the spells in which an intermittent fault strikes or spares a
+# device that asks by time (an I2C chip: one reading is many transfers).
+INTERMITTENT_SPELL_SECONDS = 3.0
+
+
 class Faults:
     """The faults in force, per device; safe to change from any thread."""
 
     def __init__(self, initial: dict[str, str] | None = None, seed: int = 0) -> None:
         self._faults = dict(initial or {})
         self._lock = threading.Lock()
+        self._seed = seed
         # Intermittent faults fail about one operation in three, repeatably.
         self._random = random.Random(seed)
 
     def set(self, device: str, fault: str) -> None:
+        """Inject ``fault`` into ``device`` (validated as ENVIRO_VIRTUAL_FAULTS is)."""
         parse_fault_spec(f"{device}={fault}")  # same validation as the setting
         with self._lock:
             self._faults[device] = fault
@@ -71,14 +81,24 @@ class Faults:
         with self._lock:
             return self._faults.get(device)
 
-    def check(self, device: str) -> str | None:
+    def check(self, device: str, at: float | None = None) -> str | None:
         """The fault that strikes this operation on ``device``, if any.
 
         A steady fault always strikes; ``intermittent`` strikes now and then
-        and is returned as ``"intermittent"`` when it does.
+        and is returned as ``"intermittent"`` when it does: for about one
+        operation in three, or, given the time ``at``, throughout about one
+        spell of INTERMITTENT_SPELL_SECONDS in three. A reading that takes
+        dozens of transfers then fails as a whole now and then, as with a
+        loose connector, instead of nearly always.
         """
         with self._lock:
             fault = self._faults.get(device)
-            if fault == "intermittent" and self._random.random() >= 1 / 3:
-                return None
-            return fault
+            if fault != "intermittent":
+                return fault
+            if at is None:
+                strikes = self._random.random() < INTERMITTENT_CHANCE
+            else:
+                spell = math.floor(at / INTERMITTENT_SPELL_SECONDS)
+                # A str seed is hashed the same way in every process.
+                strikes = random.Random(f"{self._seed}:{device}:{spell}").random() < INTERMITTENT_CHANCE
+            return fault if strikes else None

@@ -1,0 +1,170 @@
+"""``/api/lcd``: post a message to the LCD, or see what it shows.
+
+``POST`` takes JSON ``{"message": "...", "color": "...", "background": "..."}``
+or a ``text/plain`` body (the message itself). curl's default form type is
+read as JSON too, so ``curl -d '{"message": "hi"}'`` works as people expect.
+``GET`` answers the current frame as PNG.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+
+from flask import Blueprint, Request, Response, current_app, jsonify, request
+from PIL import ImageColor
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from api.errors import error_response
+from lcd.display import DisplayUnavailable
+from lcd.render import Style
+from lcd.text import visible
+from version import SERVICE
+
+blueprint = Blueprint("lcd", __name__, url_prefix="/api/lcd")
+
+# More characters than this could never be read on 160x80 pixels (about 150
+# fit at the smallest size); a longer message is refused as too large (413).
+MAX_MESSAGE_CHARACTERS = 1000
+FIELDS = ("message", "color", "background")
+FORM_TYPE = "application/x-www-form-urlencoded"  # what curl -d sends by default
+ACCEPTED = 'send JSON like {"message": "hi"} (Content-Type: application/json) or text/plain'
+
+
+class Rejected(Exception):
+    """A request the LCD will not draw: its status and the reason."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _service():
+    return current_app.extensions["enviro"]
+
+
+def _unauthorised(token: str | None) -> Response | None:
+    """A 401 answer unless the request carries the API token (when one is set)."""
+    if not token:
+        return None
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    challenge = f'Bearer realm="{SERVICE}"'
+    if scheme.lower() != "bearer" or not credentials.strip():
+        message = "drawing on the LCD needs the API token: send Authorization: Bearer <token>"
+        return error_response(401, message, [("WWW-Authenticate", challenge)])
+    # Constant-time comparison: the answer's timing must not reveal the token.
+    if not hmac.compare_digest(credentials.strip().encode(), token.encode()):
+        challenge += ', error="invalid_token"'
+        return error_response(401, "the API token is wrong", [("WWW-Authenticate", challenge)])
+    return None
+
+
+def _decoded_body(req: Request) -> str:
+    charset = req.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8", "us-ascii"):
+        raise Rejected(415, f"the body must be UTF-8, not {charset}")
+    try:
+        body = req.get_data(cache=False)
+    except RequestEntityTooLarge:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        raise Rejected(413, f"the body is larger than {limit} bytes (ENVIRO_MAX_BODY_BYTES)") from None
+    if not body:
+        raise Rejected(400, f"the body is empty; {ACCEPTED}")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise Rejected(400, f"the body is not valid UTF-8 (byte {err.start})") from None
+
+
+def _json_fields(text: str, is_form: bool) -> dict:
+    try:
+        fields = json.loads(text)
+    except RecursionError:
+        raise Rejected(400, "invalid JSON: nested too deeply") from None
+    except ValueError as err:
+        if is_form:
+            raise Rejected(415, f"form data is not accepted; {ACCEPTED}") from None
+        message = getattr(err, "msg", str(err))
+        where = f" at line {err.lineno} column {err.colno}" if hasattr(err, "lineno") else ""
+        raise Rejected(400, f"invalid JSON: {message}{where}") from None
+    if not isinstance(fields, dict):
+        raise Rejected(400, f'the JSON body must be an object like {{"message": "hi"}}, not {_kind(fields)}')
+    unknown = sorted(set(fields) - set(FIELDS))
+    if unknown:
+        names = ", ".join(repr(name)[:40] for name in unknown[:5])
+        raise Rejected(400, f"unknown field(s) {names}; the fields are {', '.join(FIELDS)}")
+    return fields
+
+
+def _kind(value: object) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _color(fields: dict, name: str, default: tuple[int, int, int]) -> tuple[int, int, int]:
+    value = fields.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str) or len(value) > 64:
+        raise Rejected(400, f'{name} must be a colour name or "#rrggbb"')
+    try:
+        return ImageColor.getrgb(value)[:3]
+    except (ValueError, TypeError):
+        raise Rejected(400, f'{name}: unknown colour {value!r}; use a name like "red" or "#rrggbb"') from None
+
+
+def read_message(req: Request) -> tuple[str, Style]:
+    """The message and its colours from a request; raises Rejected."""
+    if req.mimetype != "text/plain" and not req.is_json and req.mimetype != FORM_TYPE:
+        kind = req.mimetype or "no Content-Type"
+        raise Rejected(415, f"{kind} is not accepted; {ACCEPTED}")
+    text = _decoded_body(req)
+    fields = (
+        {"message": text} if req.mimetype == "text/plain" else _json_fields(text, req.mimetype == FORM_TYPE)
+    )
+    if "message" not in fields:
+        raise Rejected(400, 'the message is missing: send {"message": "..."}')
+    message = fields["message"]
+    if not isinstance(message, str):
+        raise Rejected(400, f"the message must be a string, not {_kind(message)}")
+    if len(message) > MAX_MESSAGE_CHARACTERS:
+        raise Rejected(
+            413, f"the message has {len(message)} characters; at most {MAX_MESSAGE_CHARACTERS} are accepted"
+        )
+    if not visible(message):
+        raise Rejected(400, "the message is empty: it has nothing to show")
+    defaults = Style()
+    style = Style(_color(fields, "color", defaults.color), _color(fields, "background", defaults.background))
+    return message, style
+
+
+@blueprint.post("")
+def post_message():
+    """Draw a message on the LCD; the answer says what was drawn."""
+    service = _service()
+    denied = _unauthorised(service.settings.api_token)
+    if denied is not None:
+        return denied
+    try:
+        message, style = read_message(request)
+    except Rejected as err:
+        return error_response(err.status, str(err))
+    try:
+        rendering = service.display.show(message, style)
+    except DisplayUnavailable as err:
+        return error_response(503, str(err))
+    return jsonify({"result": rendering.summary()})
+
+
+@blueprint.get("")
+def current_frame():
+    """What the LCD shows now, as PNG."""
+    try:
+        image = _service().display.frame()
+    except DisplayUnavailable as err:
+        return error_response(503, str(err))
+    png = io.BytesIO()
+    image.save(png, "PNG")
+    return Response(png.getvalue(), mimetype="image/png", headers={"Cache-Control": "no-store"})

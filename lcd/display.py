@@ -1,0 +1,197 @@
+"""The Display: owns the board's LCD, draws on it one frame at a time.
+
+The ST7735's set-up sleeps about a second, so the panel is opened on a
+background thread and the service starts serving meanwhile. Every access to
+the panel holds one lock; a request that cannot have it within
+``LOCK_TIMEOUT`` seconds is refused rather than kept waiting. A panel that
+cannot be opened or written leaves the service running: the LCD routes
+answer 503 with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from PIL import Image
+from prometheus_client import CollectorRegistry
+
+from lcd.metrics import LcdMetrics
+from lcd.render import Rendering, Style, render
+from lcd.startup import startup_message
+
+log = logging.getLogger(__name__)
+
+# Longest a request waits for the panel (a frame takes ~50 ms at 10 MHz; the
+# set-up about a second): past this the answer is 503, never a hung client.
+LOCK_TIMEOUT = 2.0
+# Longest stop() waits for the set-up thread before switching the light off.
+STOP_TIMEOUT = 5.0
+
+
+class DisplayUnavailable(Exception):
+    """The LCD cannot draw now; the message says why, ``reason`` labels the metric."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _describe(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+class Display:
+    """The LCD of one service: start-up screen, posted messages, backlight off at stop."""
+
+    def __init__(self, settings: Any, registry: CollectorRegistry) -> None:
+        self.enabled = settings.lcd == "on"
+        self._listen = (settings.host, settings.port)
+        self._lock = threading.Lock()  # held for every use of the panel
+        self._board: Any = None
+        self._driver: Any = None
+        self._opener: threading.Thread | None = None
+        self._problem: str | None = None if self.enabled else "the LCD is off (ENVIRO_LCD=off)"
+        self._last_image: Image.Image | None = None
+        self._stopped = False
+        self.metrics = LcdMetrics(registry, self.is_up)
+
+    def is_up(self) -> bool:
+        """True when the panel is open and its last write succeeded."""
+        return self._driver is not None and self._problem is None and not self._stopped
+
+    def _unavailable(self, locked: bool = False) -> tuple[str, str] | None:
+        """(metric reason, message) when the panel cannot be drawn on, else None.
+
+        Without the lock, a panel still being set up counts as available: the
+        request then waits for the lock like any other.
+        """
+        if not self.enabled:
+            return "off", self._problem or "the LCD is off"
+        if self._stopped:
+            return "unavailable", "the LCD is stopped"
+        if self._opener is None:
+            return "unavailable", "the LCD is not started"
+        if self._driver is None and (locked or not self._opener.is_alive()):
+            return "unavailable", self._problem or "the LCD is still starting"
+        return None
+
+    def start(self, board: Any) -> None:
+        """Open the board's panel in the background and show the start-up screen."""
+        if not self.enabled:
+            log.info("LCD left alone (ENVIRO_LCD=off)")
+            return
+        if self._opener is not None:
+            return
+        self._board = board
+        self._opener = threading.Thread(target=self._open, name="lcd-open", daemon=True)
+        self._opener.start()
+
+    def wait_started(self, timeout: float | None = None) -> bool:
+        """Wait until the panel's set-up has ended (opened or failed); False on time-out."""
+        if self._opener is None:
+            return not self.enabled
+        self._opener.join(timeout)
+        return not self._opener.is_alive()
+
+    def _open(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            try:
+                driver = self._board.open_lcd()
+            # gpiodevice raises SystemExit when there is no GPIO chip at all.
+            except (Exception, SystemExit) as err:
+                self._problem = f"the LCD could not be opened: {_describe(err)}"
+                log.error("%s; the service goes on without it", self._problem)
+                return
+            self._driver = driver
+            log.info("LCD open")
+            try:
+                # The address is looked up now: at boot the network may come up late.
+                self._draw(render(startup_message(*self._listen)).image)
+            except DisplayUnavailable as err:
+                log.error("start-up screen not shown: %s", err)
+
+    def _draw(self, image: Image.Image) -> None:
+        """Send ``image`` to the panel; the caller holds the lock."""
+        try:
+            self._driver.display(image)
+        except Exception as err:
+            self._problem = f"the LCD failed to draw: {_describe(err)}"
+            log.error("%s", self._problem)
+            raise DisplayUnavailable(self._problem, "write_failed") from err
+        self._problem = None
+        self._last_image = image
+
+    def _refuse_unless_available(self, locked: bool = False) -> None:
+        refusal = self._unavailable(locked)
+        if refusal is not None:
+            reason, message = refusal
+            self.metrics.errors.labels(reason).inc()
+            raise DisplayUnavailable(message, reason)
+
+    def _acquire(self) -> None:
+        if not self._lock.acquire(timeout=LOCK_TIMEOUT):
+            self.metrics.errors.labels("busy").inc()
+            raise DisplayUnavailable(f"the LCD is busy; try again (waited {LOCK_TIMEOUT:g} s)", "busy")
+
+    def show(self, message: str, style: Style | None = None) -> Rendering:
+        """Draw ``message`` and tell what was drawn; raises DisplayUnavailable."""
+        self._refuse_unless_available()
+        rendering = render(message, style or Style())  # pure: no need to hold the panel meanwhile
+        self._acquire()
+        try:
+            self._refuse_unless_available(locked=True)
+            try:
+                self._draw(rendering.image)
+            except DisplayUnavailable as err:
+                self.metrics.errors.labels(err.reason).inc()
+                raise
+        finally:
+            self._lock.release()
+        self.metrics.messages.inc()
+        return rendering
+
+    def frame(self) -> Image.Image:
+        """What the panel shows: read back from it where the board can, else the last
+        image sent. Raises DisplayUnavailable when there is nothing to show."""
+        refusal = self._unavailable()
+        if refusal is not None and refusal[0] == "off":
+            raise DisplayUnavailable(refusal[1], "off")
+        if not self._lock.acquire(timeout=LOCK_TIMEOUT):
+            raise DisplayUnavailable(f"the LCD is busy; try again (waited {LOCK_TIMEOUT:g} s)", "busy")
+        try:
+            image = None
+            if self._driver is not None and not self._stopped:
+                try:
+                    image = self._board.lcd_frame()
+                except Exception as err:
+                    log.warning("could not read the LCD back: %s", _describe(err))
+            image = image or self._last_image
+            refusal = self._unavailable(locked=True)
+        finally:
+            self._lock.release()
+        if image is None:
+            raise DisplayUnavailable(refusal[1] if refusal else "nothing has been drawn yet", "unavailable")
+        return image
+
+    def stop(self) -> None:
+        """Switch the backlight off (the panel keeps its last frame, unlit)."""
+        if self._opener is not None:
+            self._opener.join(STOP_TIMEOUT)
+        if not self._lock.acquire(timeout=STOP_TIMEOUT):
+            log.error("LCD still busy at stop; backlight left on")
+            return
+        try:
+            self._stopped = True
+            if self._driver is not None:
+                try:
+                    self._driver.set_backlight(False)
+                    log.info("LCD backlight off")
+                except Exception as err:
+                    log.error("could not switch the LCD backlight off: %s", _describe(err))
+        finally:
+            self._lock.release()

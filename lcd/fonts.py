@@ -1,0 +1,107 @@
+"""The fonts the LCD draws with, and which characters each one covers.
+
+A fresh machine has no system fonts, so the first choice comes with the
+Python packages: Noto Sans (``fontpkg-noto-sans``; Latin, Greek, Cyrillic,
+Vietnamese). When Debian's ``fonts-dejavu-core`` is installed (Raspberry Pi
+OS has it), DejaVu Sans fills in what Noto Sans lacks: arrows, symbols, some
+emoji. Pillow's own font is the last resort if no font file can be loaded.
+A character none of them covers is drawn as a visible replacement (see
+``lcd.render``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.resources
+import io
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from PIL import ImageFont
+
+from lcd.cmap import FontFormatError, covered_codepoints
+
+log = logging.getLogger(__name__)
+
+NOTO_SANS_PACKAGE = "fontpkg_noto_sans"
+NOTO_SANS_FILE = "files/NotoSans[wdth,wght].ttf"
+DEJAVU_SANS_FILES = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),  # Debian, Raspberry Pi OS
+    Path("/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"),  # Fedora
+)
+# Noto Sans is a variable font. A medium weight keeps thin strokes from
+# fading on a 0.96" panel after RGB565 quantisation and anti-aliasing.
+NOTO_SANS_WEIGHT = 500
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Face:
+    """One font file: its name, its bytes and the code points it can draw."""
+
+    name: str
+    data: bytes
+    coverage: frozenset[int]
+    weight: int | None = None
+
+    def covers(self, char: str) -> bool:
+        return ord(char) in self.coverage
+
+    def font(self, size: int) -> ImageFont.FreeTypeFont:
+        """This face at ``size`` pixels per em, cached."""
+        return _font(self, size)
+
+
+@functools.lru_cache(maxsize=256)
+def _font(face: Face, size: int) -> ImageFont.FreeTypeFont:
+    # BASIC layout: the same glyph positions on every machine (Raqm's shaping
+    # depends on which fribidi/harfbuzz the system has), which keeps the
+    # reference images exact.
+    font = ImageFont.truetype(io.BytesIO(face.data), size, layout_engine=ImageFont.Layout.BASIC)
+    if face.weight is not None:
+        axes = font.get_variation_axes()
+        font.set_variation_by_axes(
+            [face.weight if axis["name"] == b"Weight" else axis["default"] for axis in axes]
+        )
+    return font
+
+
+def load_face(name: str, data: bytes, weight: int | None = None) -> Face:
+    """A face from font file bytes; raises FontFormatError if they are no usable font."""
+    return Face(name, data, covered_codepoints(data), weight)
+
+
+def noto_sans() -> Face | None:
+    """Noto Sans from its Python package, or None when it is not installed."""
+    try:
+        data = importlib.resources.files(NOTO_SANS_PACKAGE).joinpath(NOTO_SANS_FILE).read_bytes()
+    except (ModuleNotFoundError, OSError) as err:
+        log.warning("Noto Sans is not available (%s); install %s", err, "fontpkg-noto-sans")
+        return None
+    return load_face("Noto Sans", data, NOTO_SANS_WEIGHT)
+
+
+def dejavu_sans(paths: Iterable[Path] = DEJAVU_SANS_FILES) -> Face | None:
+    """DejaVu Sans from the system's font directory, or None."""
+    for path in paths:
+        try:
+            return load_face("DejaVu Sans", path.read_bytes())
+        except (OSError, FontFormatError):
+            continue
+    return None
+
+
+def pillow_default() -> Face:
+    """Pillow's built-in scalable font (Aileron; basic Latin only)."""
+    return load_face("Aileron", ImageFont.load_default(size=10).font_bytes)
+
+
+@functools.cache
+def default_faces() -> tuple[Face, ...]:
+    """The fonts to draw with, first choice first."""
+    faces = [face for face in (noto_sans(), dejavu_sans()) if face is not None]
+    if not faces:
+        faces = [pillow_default()]
+    log.info("LCD fonts: %s", ", ".join(face.name for face in faces))
+    return tuple(faces)

@@ -1,0 +1,75 @@
+"""What the LCD tests share: a board with only the emulated panel, and pixel helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from app import create_app
+from hardware.board import Board
+from hardware.virtual.faults import Faults
+from hardware.virtual.gpio import VirtualGpio
+from hardware.virtual.st7735 import VirtualPanel, open_virtual_st7735
+
+
+class PanelBoard(Board):
+    """A board with the emulated ST7735 and the real st7735 driver, and nothing else.
+
+    It keeps the LCD tests to the LCD: no sensor answers.
+    """
+
+    kind = "virtual"
+
+    def __init__(self, faults: Faults | None = None) -> None:
+        self.faults = faults or Faults()
+        self.gpio = VirtualGpio()
+        self.panel = VirtualPanel(self.faults, self.gpio)
+        self.opened = 0
+
+    def open_lcd(self):
+        self.opened += 1
+        return open_virtual_st7735(self.panel, self.gpio)
+
+    def lcd_frame(self):
+        return self.panel.frame()
+
+    def i2c_bus(self, number: int = 1):
+        raise OSError("no I2C bus on this test board")
+
+    def driver_pin(self, name: str):
+        raise OSError("no pins on this test board")
+
+    def serial_device(self) -> str:
+        raise OSError("no serial port on this test board")
+
+    def cpu_temperature(self) -> float:
+        raise OSError("no CPU sensor on this test board")
+
+
+def app_with_panel(board: Board, registry, **settings):
+    """An app whose LCD is open on ``board`` (waits for the panel's set-up)."""
+    app = create_app({"board": "virtual", "registry": registry, "hardware": board, **settings})
+    display = app.extensions["enviro"].display
+    display.start(board)
+    assert display.wait_started(30)
+    return app
+
+
+def rgb565(image: Image.Image) -> np.ndarray:
+    """The image as the panel stores it: 5 bits of red, 6 of green, 5 of blue."""
+    pixels = np.asarray(image.convert("RGB")).astype(np.uint16)
+    return np.stack([pixels[..., 0] >> 3, pixels[..., 1] >> 2, pixels[..., 2] >> 3], axis=-1)
+
+
+def differing_pixels(a: Image.Image, b: Image.Image) -> int:
+    """How many pixels differ once both images are quantised to RGB565."""
+    assert a.size == b.size, (a.size, b.size)
+    return int(np.any(rgb565(a) != rgb565(b), axis=-1).sum())
+
+
+def ink(image: Image.Image, background: tuple[int, int, int] = (0, 0, 0)) -> tuple[int, int, int, int] | None:
+    """Bounding box of the pixels that differ from the background, or None."""
+    plain = Image.new("RGB", image.size, background)
+    return Image.frombytes(
+        "L", image.size, (np.any(np.asarray(image) != np.asarray(plain), axis=-1) * 255).astype(np.uint8)
+    ).getbbox()

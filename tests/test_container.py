@@ -1,0 +1,212 @@
+"""The container image: lint, contents, and a real build and run with podman.
+
+The image is built once per test session from a Debian base made locally
+with debootstrap (see tests/podman_base.py), then run the way the Quadlet
+unit runs it: read-only, no capabilities, settings handed on with
+``--env=ENVIRO_*``. Where podman, debootstrap or root is missing, the
+podman tests say so and skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.podman_base import ensure_base_image
+from tests.servers import free_port, gunicorn_server
+from version import VERSION
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTAINERFILE = ROOT / "Containerfile"
+IMAGE = "localhost/enviro-sensor:test"
+HADOLINT = Path(sys.executable).with_name("hadolint")
+# Top-level folders that are not part of the running service.
+NOT_PRODUCT = {"tests", "bench", "docs", "scripts", "systemd", "deploy", "build"}
+# The CA bundle this machine trusts, handed to pip inside the build: a
+# TLS-intercepting proxy's certificate is in the machine's bundle, not in
+# pip's own. Elsewhere it is merely the usual public CAs.
+CA_BUNDLE_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def test_hadolint_has_nothing_to_say():
+    result = subprocess.run([str(HADOLINT), "--no-color", str(CONTAINERFILE)], capture_output=True, text=True)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_every_product_package_is_copied_into_the_image():
+    packages = {
+        path.name
+        for path in ROOT.iterdir()
+        if path.is_dir()
+        and not path.name.startswith(".")
+        and path.name not in NOT_PRODUCT
+        and (any(path.glob("*.py")) or path.name == "templates")
+    }
+    copied = set(re.findall(r"^COPY (\w+)/ \1/$", CONTAINERFILE.read_text(), re.MULTILINE))
+    assert packages - copied == set(), "add a COPY line for each to the Containerfile"
+    # Top-level modules come in with one pattern.
+    assert re.search(r"^COPY \*\.py \./$", CONTAINERFILE.read_text(), re.MULTILINE)
+
+
+def test_image_version_label_follows_version_py():
+    assert re.search(rf"^ARG VERSION={re.escape(VERSION)}$", CONTAINERFILE.read_text(), re.MULTILINE)
+
+
+def test_healthcheck_script_tells_a_serving_service_from_a_silent_port():
+    script = [sys.executable, str(ROOT / "healthcheck.py")]
+    with gunicorn_server() as (base, _process):
+        port = base.rsplit(":", 1)[1]
+        env = {**os.environ, "ENVIRO_HOST": "0.0.0.0", "ENVIRO_PORT": port}
+        assert subprocess.run(script, env=env, capture_output=True).returncode == 0
+    silent = {**os.environ, "ENVIRO_HOST": "127.0.0.1", "ENVIRO_PORT": str(free_port())}
+    result = subprocess.run(script, env=silent, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "unhealthy" in result.stderr
+
+
+# --- podman ------------------------------------------------------------------
+
+
+def _podman_missing() -> str | None:
+    for tool in ("podman", "debootstrap"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (Debian package {tool})"
+    if os.geteuid() != 0:
+        return "building the image's base with debootstrap needs root"
+    return None
+
+
+def podman(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["podman", *args], capture_output=True, text=True, check=check, env=env)
+
+
+def run_options() -> list[str]:
+    """Options this machine's podman needs to start a container at all."""
+    options = ["--network=host"]  # never podman's bridge network
+    # Where podman itself runs confined (a container in a container), crun
+    # cannot start containers but runc can, and no runtime may set resource
+    # limits above the caller's own: podman's defaults are higher.
+    if shutil.which("runc"):
+        options.append("--runtime=runc")
+    for name, limit in (("nofile", resource.RLIMIT_NOFILE), ("nproc", resource.RLIMIT_NPROC)):
+        _soft, hard = resource.getrlimit(limit)
+        value = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+        options.append(f"--ulimit={name}={value}:{value}")
+    return options
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    reason = _podman_missing()
+    if reason:
+        pytest.skip(f"podman image tests skipped: {reason}")
+    started = time.monotonic()
+    made_base = ensure_base_image()
+    base_seconds = time.monotonic() - started
+    command = ["build", "--isolation=chroot", "--format=docker", "--network=host", "--tag", IMAGE]
+    candidates = [os.environ.get(v, "") for v in CA_BUNDLE_VARIABLES] + [SYSTEM_CA_BUNDLE]
+    bundle = next((path for path in candidates if os.path.isfile(path)), None)
+    if bundle:
+        command += ["--secret", f"id=pip_cert,src={bundle}"]
+    build = subprocess.run(["podman", *command, str(ROOT)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    size = json.loads(podman("image", "inspect", IMAGE).stdout)[0]["Size"]
+    print(
+        f"\nimage {IMAGE}: {size / 1e6:.0f} MB; base "
+        f"{'bootstrapped' if made_base else 'reused'} in {base_seconds:.0f} s, "
+        f"build {time.monotonic() - started - base_seconds:.0f} s"
+    )
+    return IMAGE
+
+
+@pytest.fixture
+def container(image):
+    """Start the image as the Quadlet unit does; yield (base URL, name)."""
+    name = f"enviro-sensor-test-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    # The settings reach podman's environment (systemd's EnvironmentFile in
+    # the unit) and are handed on by prefix, as the unit does.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENVIRO_")}
+    env.update({"ENVIRO_HOST": "127.0.0.1", "ENVIRO_PORT": str(port), "ENVIRO_BOARD": "virtual"})
+    hardening = ["--read-only", "--cap-drop=all", "--security-opt=no-new-privileges"]
+    hardening += ["--security-opt=unmask=/sys/firmware"]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        # Inside try: a container podman created but could not start is removed too.
+        podman(
+            "run", "--detach", "--name", name, *run_options(), *hardening, "--env=ENVIRO_*", image, env=env
+        )
+        _wait_until_serving(base, name)
+        yield base, name
+    finally:
+        podman("rm", "--force", "--time=0", name, check=False)
+
+
+def _wait_until_serving(base: str, name: str, deadline_seconds: float = 60) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        try:
+            requests.get(base + "/healthz", timeout=1)
+            return
+        except requests.ConnectionError:
+            running = podman("inspect", "--format", "{{.State.Running}}", name, check=False).stdout.strip()
+            if running != "true":
+                break
+            time.sleep(0.2)
+    logs = podman("logs", name, check=False)
+    raise AssertionError(f"{name} did not serve {base}/healthz\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}")
+
+
+@pytest.mark.e2e
+def test_image_is_non_root_in_the_device_groups(image):
+    config = json.loads(podman("image", "inspect", image).stdout)[0]
+    assert config["Config"]["User"] not in ("", "0", "root")
+    assert config["Labels"]["org.opencontainers.image.version"] == VERSION
+    assert "8000/tcp" in config["Config"]["ExposedPorts"]
+    ids = podman(
+        "run",
+        "--rm",
+        *run_options(),
+        image,
+        "python3",
+        "-c",
+        "import os; print(os.getuid(), *os.getgroups())",
+    ).stdout.split()
+    uid, groups = int(ids[0]), {int(g) for g in ids[1:]}
+    assert uid != 0
+    # dialout, and i2c, spi and gpio as Raspberry Pi OS numbers them
+    assert {20, 997, 998, 999} <= groups
+
+
+@pytest.mark.e2e
+def test_container_serves_the_virtual_board_and_stops_gracefully(container):
+    base, name = container
+    assert requests.get(base + "/healthz", timeout=5).json() == {"result": {"status": "ok"}}
+    metrics = requests.get(base + "/metrics", timeout=5).text
+    assert re.search(r'^enviro_build_info\{.*board="virtual".*\} 1\.0$', metrics, re.MULTILINE), metrics[
+        :2000
+    ]
+
+    # The image's HEALTHCHECK runs inside the container and finds it healthy.
+    assert podman("healthcheck", "run", name, check=False).returncode == 0
+    assert podman("inspect", "--format", "{{.State.Health.Status}}", name).stdout.strip() == "healthy"
+
+    # SIGTERM, then SIGKILL only after 20 s: gunicorn must be done by then.
+    podman("stop", "--time=20", name)
+    state = json.loads(podman("inspect", name).stdout)[0]["State"]
+    logs = podman("logs", name)
+    logs = logs.stdout + logs.stderr
+    assert state["ExitCode"] == 0, logs[-3000:]  # 137 would mean it was killed
+    assert "service stopped" in logs
