@@ -181,7 +181,11 @@ class Collector:
     def _run(self, group: Group) -> None:
         next_poll = self._monotonic()
         while not self._stop.is_set():
-            self.poll(group)
+            try:
+                self.poll(group)
+            except Exception:
+                # A bug here must not end the polling: log it, try next time.
+                log.exception("polling %s failed", group.name)
             # Fixed-rate schedule; if a poll overran, start again from now.
             next_poll = max(next_poll + group.interval, self._monotonic())
             self._stop.wait(next_poll - self._monotonic())

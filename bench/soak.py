@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import logging
 import os
 import random
 import sys
@@ -61,6 +62,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
+    # One line per request would drown the figures.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     board = VirtualBoard(seed=args.seed)
     app = create_app(
         {"hardware": board, "start": True, "weather_interval": 1.0, "gas_interval": 1.0, "gas_warmup": 0.0}

@@ -37,6 +37,32 @@ def read_cpu_temperature(path: str = THERMAL_ZONE) -> float:
         raise ValueError(f"{path}: expected millidegrees, got {text!r}") from None
 
 
+class SerialisedBus:
+    """An smbus2.SMBus that several threads may share.
+
+    smbus2 picks the target chip with an ioctl on the bus's one file
+    descriptor before each transfer, so two threads interleaving could send
+    one chip's transfer to another. One lock per bus keeps each
+    select-and-transfer whole; the collector polls groups from separate
+    threads, all on bus 1.
+    """
+
+    def __init__(self, bus) -> None:
+        self._bus = bus
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._bus, name)
+        if not callable(attribute):
+            return attribute
+
+        def serialised(*args, **kwargs):
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return serialised
+
+
 class RealBoard(Board):
     """The Enviro+ as wired on a Pi: I2C bus 1, /dev/serial0, SPI 0.1, BCM pins."""
 
@@ -45,14 +71,14 @@ class RealBoard(Board):
     def __init__(self, settings, *, thermal_zone: str = THERMAL_ZONE) -> None:
         self._settings = settings
         self._thermal_zone = thermal_zone
-        self._buses: dict[int, smbus2.SMBus] = {}
+        self._buses: dict[int, SerialisedBus] = {}
         self._lock = threading.Lock()
 
-    def i2c_bus(self, number: int = 1) -> smbus2.SMBus:
+    def i2c_bus(self, number: int = 1) -> SerialisedBus:
         """/dev/i2c-<number>, opened on first use and shared after."""
         with self._lock:
             if number not in self._buses:
-                self._buses[number] = smbus2.SMBus(number)
+                self._buses[number] = SerialisedBus(smbus2.SMBus(number))
             return self._buses[number]
 
     def driver_pin(self, name: str) -> int:

@@ -40,44 +40,50 @@ class BMP280Error(OSError):
 class Calibration(NamedTuple):
     """Trimming parameters, datasheet table 17."""
 
-    dig_t1: int
-    dig_t2: int
-    dig_t3: int
-    dig_p1: int
-    dig_p2: int
-    dig_p3: int
-    dig_p4: int
-    dig_p5: int
-    dig_p6: int
-    dig_p7: int
-    dig_p8: int
-    dig_p9: int
+    t1: int
+    t2: int
+    t3: int
+    p1: int
+    p2: int
+    p3: int
+    p4: int
+    p5: int
+    p6: int
+    p7: int
+    p8: int
+    p9: int
 
     @classmethod
     def from_registers(cls, block: bytes) -> Calibration:
         return cls(*struct.unpack("<HhhHhhhhhhhh", bytes(block[:24])))
 
 
-def compensate(cal: Calibration, adc_t: int, adc_p: int) -> tuple[float, float]:
-    """(temperature C, pressure Pa) from raw readings (datasheet section 8.1)."""
-    var1 = (adc_t / 16384.0 - cal.dig_t1 / 1024.0) * cal.dig_t2
-    var2 = (adc_t / 131072.0 - cal.dig_t1 / 8192.0) ** 2 * cal.dig_t3
-    t_fine = var1 + var2
-    temperature = t_fine / 5120.0
+def compensate_temperature(cal, adc_t: int) -> tuple[float, float]:
+    """Degrees Celsius and t_fine from a raw temperature (datasheet 8.1, double precision).
 
+    ``cal`` is anything with the trimming words as attributes ``t1``..``t3``.
+    """
+    var1 = (adc_t / 16384.0 - cal.t1 / 1024.0) * cal.t2
+    var2 = (adc_t / 131072.0 - cal.t1 / 8192.0) ** 2 * cal.t3
+    t_fine = var1 + var2
+    return t_fine / 5120.0, t_fine
+
+
+def compensate_pressure(cal, adc_p: int, t_fine: float) -> float:
+    """Pascals from a raw pressure at temperature ``t_fine`` (datasheet 8.1, double precision)."""
     var1 = t_fine / 2.0 - 64000.0
-    var2 = var1 * var1 * cal.dig_p6 / 32768.0
-    var2 = var2 + var1 * cal.dig_p5 * 2.0
-    var2 = var2 / 4.0 + cal.dig_p4 * 65536.0
-    var1 = (cal.dig_p3 * var1 * var1 / 524288.0 + cal.dig_p2 * var1) / 524288.0
-    var1 = (1.0 + var1 / 32768.0) * cal.dig_p1
+    var2 = var1 * var1 * cal.p6 / 32768.0
+    var2 = var2 + var1 * cal.p5 * 2.0
+    var2 = var2 / 4.0 + cal.p4 * 65536.0
+    var1 = (cal.p3 * var1 * var1 / 524288.0 + cal.p2 * var1) / 524288.0
+    var1 = (1.0 + var1 / 32768.0) * cal.p1
     if var1 == 0:
         raise BMP280Error("pressure compensation divides by zero (dig_P1 is 0)")
     pressure = 1048576.0 - adc_p
     pressure = (pressure - var2 / 4096.0) * 6250.0 / var1
-    var1 = cal.dig_p9 * pressure * pressure / 2147483648.0
-    var2 = pressure * cal.dig_p8 / 32768.0
-    return temperature, pressure + (var1 + var2 + cal.dig_p7) / 16.0
+    var1 = cal.p9 * pressure * pressure / 2147483648.0
+    var2 = pressure * cal.p8 / 32768.0
+    return pressure + (var1 + var2 + cal.p7) / 16.0
 
 
 class BMP280Reader(SensorReader):
@@ -121,7 +127,8 @@ class BMP280Reader(SensorReader):
         data = bus.read_i2c_block_data(self.address, DATA_REGISTER, 6)
         adc_p = (data[0] << 12) | (data[1] << 4) | (data[2] >> 4)
         adc_t = (data[3] << 12) | (data[4] << 4) | (data[5] >> 4)
-        temperature, pascals = compensate(self._calibration, adc_t, adc_p)
+        temperature, t_fine = compensate_temperature(self._calibration, adc_t)
+        pascals = compensate_pressure(self._calibration, adc_p, t_fine)
         return {"temperature_celsius": temperature, "pressure_hectopascals": pascals / 100.0}
 
     def close(self) -> None:

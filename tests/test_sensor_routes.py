@@ -5,12 +5,13 @@ so every reading can be compared with the environment model at that instant.
 """
 
 import math
+import shutil
 import time
 
 import pytest
 
 from hardware.virtual.faults import DEVICE_FAULTS
-from tests.sensor_support import PolledApp, assert_no_invalid_values
+from tests.sensor_support import PROMTOOL_ACCEPTED, PolledApp, assert_no_invalid_values, promtool_remarks
 
 # Which sensor and group each emulated device's faults land on.
 AFFECTED = {
@@ -264,3 +265,24 @@ def test_stale_reading_is_flagged_and_leaves_metrics():
         assert not math.isnan(body["sensors"]["bme280"]["values"]["temperature_celsius"])
     finally:
         polled.close()
+
+
+@pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool (Debian package prometheus) is not installed"
+)
+def test_promtool_has_nothing_to_say_but_the_documented_unit(polled):
+    polled.poll()
+    polled.client.get("/api/sensors/weather")
+    polled.client.get("/nowhere")
+    text = polled.client.get("/metrics").get_data(as_text=True)
+    assert "enviro_temperature_celsius" in text
+    assert promtool_remarks(text) <= PROMTOOL_ACCEPTED
+
+
+@pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool (Debian package prometheus) is not installed"
+)
+def test_promtool_notices_a_badly_named_metric():
+    # The check above can fail: promtool does speak up about a real problem.
+    bad = "# HELP enviro_thing_milliseconds x\n# TYPE enviro_thing_milliseconds gauge\nenviro_thing_milliseconds 1\n"
+    assert promtool_remarks(bad) - PROMTOOL_ACCEPTED

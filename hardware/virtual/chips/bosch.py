@@ -21,6 +21,10 @@ from collections.abc import Callable
 from hardware.virtual.chips.registers import RegisterChip
 from hardware.virtual.clock import Stopwatch
 
+# The datasheet's forward formulas, as the product's own BMP280 reader
+# computes them; the emulation inverts them.
+from retrievers.bmp280 import compensate_pressure, compensate_temperature
+
 # Register map (BME280 datasheet section 5.3, BMP280 section 4.2).
 REG_CALIBRATION = 0x88  # calib00..calib25, 0x88..0xA1
 REG_HUMIDITY_CALIBRATION = 0xE1  # calib26..calib32, 0xE1..0xE7 (BME280 only)
@@ -111,31 +115,6 @@ TYPICAL_BMP280 = BoschCalibration(
     t1=27922, t2=26220, t3=50, p1=36738, p2=-10542, p3=3024, p4=5386, p5=-141, p6=-7,
     p7=15500, p8=-14600, p9=6000,
 )  # fmt: skip
-
-
-def compensate_temperature(cal: BoschCalibration, adc_t: int) -> tuple[float, float]:
-    """Degrees Celsius and t_fine for a raw temperature (datasheet 8.1, double)."""
-    var1 = (adc_t / 16384.0 - cal.t1 / 1024.0) * cal.t2
-    var2 = (adc_t / 131072.0 - cal.t1 / 8192.0) ** 2 * cal.t3
-    t_fine = var1 + var2
-    return t_fine / 5120.0, t_fine
-
-
-def compensate_pressure(cal: BoschCalibration, adc_p: int, t_fine: float) -> float:
-    """Pascals for a raw pressure at temperature ``t_fine`` (datasheet 8.1, double)."""
-    var1 = t_fine / 2.0 - 64000.0
-    var2 = var1 * var1 * cal.p6 / 32768.0
-    var2 = var2 + var1 * cal.p5 * 2.0
-    var2 = var2 / 4.0 + cal.p4 * 65536.0
-    var1 = (cal.p3 * var1 * var1 / 524288.0 + cal.p2 * var1) / 524288.0
-    var1 = (1.0 + var1 / 32768.0) * cal.p1
-    if var1 == 0:
-        return 0.0  # the datasheet's guard against division by zero
-    p = 1048576.0 - adc_p
-    p = (p - var2 / 4096.0) * 6250.0 / var1
-    var1 = cal.p9 * p * p / 2147483648.0
-    var2 = p * cal.p8 / 32768.0
-    return p + (var1 + var2 + cal.p7) / 16.0
 
 
 def compensate_humidity(cal: BoschCalibration, adc_h: int, t_fine: float) -> float:
