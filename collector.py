@@ -107,6 +107,7 @@ class SensorState:
     reading: Reading | None = None
     up: bool = False
     opened: bool = False
+    ever_opened: bool = False
     last_error: str | None = None
     last_error_reason: str | None = None
     warming_up_left: float | None = None
@@ -207,16 +208,19 @@ class Collector:
     def _poll_sensor(self, state: SensorState) -> None:
         name = state.reader.name
         now = self._monotonic()
-        if not state.opened:
-            if now < state.next_open_at:
-                return
+        if not state.opened and now >= state.next_open_at:
             try:
                 self._call(state, lambda: state.reader.open(self.board))
             except (Exception, SystemExit) as err:
                 self._opening_failed(state, err)
                 return
             with self._lock:
-                state.opened, state.open_attempts = True, 0
+                state.opened, state.ever_opened, state.open_attempts = True, True, 0
+        if not state.ever_opened:
+            return  # no driver yet: wait out the back-off
+        # While a set-up is backing off, the driver from the last good set-up
+        # is still asked: a chip that kept its configuration answers again
+        # on the first poll after its fault clears.
         started = self._monotonic()
         try:
             values = self._call(state, state.reader.read)
@@ -247,6 +251,7 @@ class Collector:
                 self._monotonic(),
             )
             state.up, state.failures, state.warming_up_left = True, 0, None
+            state.opened, state.open_attempts = True, 0
             state.last_error = state.last_error_reason = None
             state.last_duration = duration
         if recovered:
@@ -288,6 +293,7 @@ class Collector:
         with self._lock:
             # The sensor answers: it is up, but nothing it says is data yet.
             state.up, state.failures = True, 0
+            state.opened, state.open_attempts = True, 0
             state.warming_up_left = warming.seconds_left
             state.last_error = state.last_error_reason = None
             state.last_duration = duration

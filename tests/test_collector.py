@@ -212,3 +212,26 @@ def test_unexpected_driver_errors_are_reported_not_raised(error):
     collector, _, _ = make({"weather": [reader]})
     collector.poll(collector.groups["weather"])
     assert collector.snapshot()["alpha"].error_reason == "driver_error"
+
+
+def test_a_sensor_that_comes_back_is_read_while_its_set_up_backs_off():
+    reader = ScriptedReader("blip")
+    collector, _, clock = make({"weather": [reader]}, interval=1.0)
+    group = collector.groups["weather"]
+    collector.poll(group)
+    # The chip drops off the bus: reads fail, and so does setting it up again.
+    reader.read_error = OSError(121, "Remote I/O error")
+    reader.open_error = OSError(121, "Remote I/O error")
+    # Three failed reads, then set-ups failing at 1 s and 2 s back-off.
+    for _ in range(5):
+        clock.now += 1.0
+        collector.poll(group)
+    assert collector.snapshot()["blip"].error_reason == "setup_failed"
+    opens_so_far = reader.opens
+    # It is back, with its configuration. The next poll reads it, without
+    # waiting for the set-up's back-off to run out.
+    reader.read_error = reader.open_error = None
+    clock.now += 1.0
+    collector.poll(group)
+    assert collector.snapshot()["blip"].status == "ok"
+    assert reader.opens == opens_so_far
