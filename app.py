@@ -14,8 +14,9 @@ from typing import Any
 
 from flask import Flask, g, request
 from prometheus_client import CollectorRegistry
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import errors, lcd, metrics, root, sensors
+from api import errors, lcd, metrics, openapi, root, sensors
 from service import Service
 from settings import load_settings
 
@@ -44,7 +45,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     for module in (root, sensors, lcd, metrics):
         app.register_blueprint(module.blueprint)
+    openapi.init_docs(app, service)
     _time_requests(app, service)
+    if settings.trust_proxy:
+        # Behind a proxy that maps /enviro/ to us, links, the docs page and
+        # its spec must carry the prefix: ProxyFix takes it (and the client's
+        # address, scheme and host) from the X-Forwarded-* headers of that
+        # many proxies. Untrusted, those headers are ignored: anyone could send them.
+        n = settings.trust_proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
 
     if injected.get("start"):
         service.start()

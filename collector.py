@@ -306,11 +306,15 @@ class Collector:
 
     # -- what the routes and metrics see -------------------------------------
 
-    def snapshot(self) -> dict[str, SensorSnapshot]:
-        """A consistent copy of every sensor's state, by sensor name."""
+    def snapshot(self, group: str | None = None) -> dict[str, SensorSnapshot]:
+        """A consistent copy of every sensor's state (or one group's), by sensor name."""
         now = self._monotonic()
         with self._lock:
-            return {name: SensorSnapshot.of(state, now) for name, state in self.states.items()}
+            return {
+                name: SensorSnapshot.of(state, now)
+                for name, state in self.states.items()
+                if group is None or state.group.name == group
+            }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -351,7 +355,8 @@ class SensorSnapshot:
             description=state.reader.description,
             status=status,
             up=state.up,
-            values=dict(reading.values) if reading else None,
+            # Shared, not copied: a Reading's values are never changed once made.
+            values=reading.values if reading else None,
             wall_time=reading.wall_time if reading else None,
             age_seconds=age,
             stale=stale,

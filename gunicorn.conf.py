@@ -39,13 +39,20 @@ control_socket_disable = True
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus'
 
 
+def _service(worker):
+    """The enviro-sensor service of the worker's app, if it has one."""
+    return getattr(getattr(worker, "wsgi", None), "extensions", {}).get("enviro")
+
+
 def post_worker_init(worker):
     """Start the board, collector and LCD once, in the serving worker."""
-    worker.wsgi.extensions["enviro"].start()
+    service = _service(worker)
+    if service is not None:
+        service.start()
 
 
 def worker_exit(server, worker):
     """Stop background work and release the hardware."""
-    service = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("enviro")
+    service = _service(worker)
     if service is not None:
         service.stop()

@@ -143,6 +143,12 @@ SETTINGS: tuple[Setting, ...] = (
         "largest request body accepted; larger ones get 413",
     ),
     Setting(
+        "trust_proxy",
+        "0",
+        _integer(0, 10),
+        "reverse proxies in front whose `X-Forwarded-For/-Proto/-Host/-Prefix` headers are believed; 0 for none",
+    ),
+    Setting(
         "api_token", "", _optional_secret, "when set, POST /api/lcd needs `Authorization: Bearer <token>`"
     ),
     Setting(

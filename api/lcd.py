@@ -142,7 +142,22 @@ def read_message(req: Request) -> tuple[str, Style]:
 
 @blueprint.post("")
 def post_message():
-    """Draw a message on the LCD; the answer says what was drawn."""
+    """Draw a message on the LCD; the answer says what was drawn.
+
+    The text is drawn at the largest size that fits 160x80 pixels; past what
+    fits at the smallest size the last line ends in "…".
+    ---
+    tags: [lcd]
+    security: [{}, {apiToken: []}]
+    requestBody: {$ref: "#/components/requestBodies/LcdMessage"}
+    responses:
+      200: {$ref: "#/components/responses/LcdDrawn"}
+      400: {$ref: "#/components/responses/BadRequest"}
+      401: {$ref: "#/components/responses/Unauthorized"}
+      413: {$ref: "#/components/responses/PayloadTooLarge"}
+      415: {$ref: "#/components/responses/UnsupportedMediaType"}
+      503: {$ref: "#/components/responses/LcdUnavailable"}
+    """
     service = _service()
     denied = _unauthorised(service.settings.api_token)
     if denied is not None:
@@ -160,7 +175,13 @@ def post_message():
 
 @blueprint.get("")
 def current_frame():
-    """What the LCD shows now, as PNG."""
+    """What the LCD shows now, as PNG.
+    ---
+    tags: [lcd]
+    responses:
+      200: {$ref: "#/components/responses/LcdFrame"}
+      503: {$ref: "#/components/responses/LcdUnavailable"}
+    """
     try:
         image = _service().display.frame()
     except DisplayUnavailable as err:

@@ -10,6 +10,14 @@ blueprint = Blueprint("metrics", __name__)
 
 @blueprint.get("/metrics")
 def metrics():
+    """Prometheus metrics: the readings in base units, and per-sensor health.
+
+    A stale reading is left out, so Prometheus sees the series end.
+    ---
+    tags: [service]
+    responses:
+      200: {$ref: "#/components/responses/Metrics"}
+    """
     registry = current_app.extensions["enviro"].registry
     # Prometheus asks for OpenMetrics when it can; everyone else gets text 0.0.4.
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))

@@ -7,6 +7,7 @@ produced a valid reading answers 503 with the reason, never zeros.
 from __future__ import annotations
 
 import datetime
+import functools
 
 from flask import Blueprint, current_app, jsonify
 
@@ -22,6 +23,9 @@ def _service():
     return current_app.extensions["enviro"]
 
 
+# A reading's time is formatted for every request that shows it; it only
+# changes once per poll.
+@functools.lru_cache(maxsize=64)
 def _iso(timestamp: float) -> str:
     moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -52,8 +56,7 @@ def group_status(sensors: list) -> str:
 
 
 def _group_sensors(name: str) -> list:
-    snapshot = _service().collector.snapshot()
-    return [sensor for sensor in snapshot.values() if sensor.group == name]
+    return list(_service().collector.snapshot(name).values())
 
 
 def _unavailable(group, sensors):
@@ -81,6 +84,12 @@ def group_answer(name: str):
 
 @blueprint.get("")
 def index():
+    """The sensor groups: each one's route, polling interval and status.
+    ---
+    tags: [sensors]
+    responses:
+      200: {$ref: "#/components/responses/SensorIndex"}
+    """
     collector = _service().collector
     groups = {}
     for name, group in collector.groups.items():
@@ -101,31 +110,78 @@ def index():
 
 @blueprint.get("/weather")
 def weather():
+    """BME280 temperature (raw and CPU-heat compensated), pressure, humidity; LTR559 light and proximity.
+    ---
+    tags: [sensors]
+    responses:
+      200: {$ref: "#/components/responses/WeatherReadings"}
+      503: {$ref: "#/components/responses/SensorsUnavailable"}
+    """
     return group_answer("weather")
 
 
 @blueprint.get("/gas")
 def gas():
+    """MICS6814 oxidising, reducing and NH3 sensing resistances.
+
+    503 while the heater warms up (ENVIRO_GAS_WARMUP).
+    ---
+    tags: [sensors]
+    responses:
+      200: {$ref: "#/components/responses/GasReadings"}
+      503: {$ref: "#/components/responses/SensorsUnavailable"}
+    """
     return group_answer("gas")
 
 
 @blueprint.get("/pollution")
 def pollution():
+    """PMS5003 particulate mass (PM1, PM2.5, PM10; standard and atmospheric) and particle counts.
+    ---
+    tags: [sensors]
+    responses:
+      200: {$ref: "#/components/responses/ParticulatesReadings"}
+      503: {$ref: "#/components/responses/SensorsUnavailable"}
+    """
     return group_answer("particulates")
 
 
 @blueprint.get("/particulates")
 def particulates():
+    """The same as /api/sensors/pollution.
+    ---
+    tags: [sensors]
+    responses:
+      200: {$ref: "#/components/responses/ParticulatesReadings"}
+      503: {$ref: "#/components/responses/SensorsUnavailable"}
+    """
     return group_answer("particulates")
 
 
 @blueprint.get("/i2c")
 def i2c():
+    """The extra I2C sensors of ENVIRO_I2C_SENSORS (by default an AHT10 and a BMP280).
+    ---
+    tags: [sensors]
+    responses:
+      200: {$ref: "#/components/responses/I2cReadings"}
+      503: {$ref: "#/components/responses/SensorsUnavailable"}
+    """
     return group_answer("i2c")
 
 
 @blueprint.get("/i2c/<name>")
 def i2c_sensor(name: str):
+    """One extra I2C sensor, by name.
+    ---
+    tags: [sensors]
+    parameters:
+      - $ref: "#/components/parameters/I2cSensorName"
+    responses:
+      200: {$ref: "#/components/responses/I2cSensorReading"}
+      404: {$ref: "#/components/responses/NotFound"}
+      503: {$ref: "#/components/responses/SensorsUnavailable"}
+    """
     sensor = next((s for s in _group_sensors("i2c") if s.name == name), None)
     if sensor is None:
         known = ", ".join(s.name for s in _group_sensors("i2c")) or "none configured"

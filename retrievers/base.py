@@ -36,6 +36,8 @@ class Field:
     #: Decimal places kept: about the sensor's resolution, so JSON and
     #: metrics do not show digits the chip never measured.
     decimals: int = 2
+    #: A typical indoor value, for the API documentation's examples.
+    example: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,6 +26,8 @@ LOAD_OHMS = 56_000.0
 # +-6.144 V full scale: the widest range, covering the 3.3 V rail.
 GAIN = 6.144
 CHANNELS = (("oxidising", "in0/gnd"), ("reducing", "in1/gnd"), ("nh3", "in2/gnd"))
+# Warm elements in clean indoor air, for the API documentation's examples.
+TYPICAL_OHMS = {"oxidising": 20_000.0, "reducing": 400_000.0, "nh3": 160_000.0}
 HEATER_ON = gpiod.LineSettings(direction=Direction.OUTPUT, output_value=Value.ACTIVE)
 
 
@@ -48,6 +50,7 @@ def _channel_field(channel: str) -> Field:
         labels={"channel": channel},
         # A 12-bit ADC step is tens of ohms at these resistances.
         decimals=0,
+        example=TYPICAL_OHMS[channel],
     )
 
 

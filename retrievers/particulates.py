@@ -28,9 +28,12 @@ COUNT_SIZES = (
 )
 MAX_MASS = 1000.0  # the manual's "maximum range"
 MAX_COUNT = 65535  # a 16-bit field
+# Clean indoor air, for the API documentation's examples.
+TYPICAL_MASS = {"pm1_0": 4.0, "pm2_5": 6.0, "pm10": 9.0}
+TYPICAL_COUNT = {"0_3": 1100, "0_5": 320, "1_0": 45, "2_5": 6, "5_0": 2, "10": 1}
 
 
-def _mass_field(key: str, size: str, standard: str) -> Field:
+def _mass_field(key: str, size: str, standard: str, example: float) -> Field:
     return Field(
         key,
         0.0,
@@ -39,14 +42,18 @@ def _mass_field(key: str, size: str, standard: str) -> Field:
         "Particulate matter mass concentration by size (um) and standard "
         "(cf1: the PMS5003's factory calibration, atmospheric: corrected for ambient air).",
         labels={"size": size, "standard": standard},
+        example=example,
     )
 
 
 def _fields() -> tuple[Field, ...]:
     fields = []
     for _, _, key, label in MASS_SIZES:
-        fields.append(_mass_field(f"{key}_micrograms_per_cubic_meter", label, "cf1"))
-        fields.append(_mass_field(f"{key}_atmospheric_micrograms_per_cubic_meter", label, "atmospheric"))
+        example = TYPICAL_MASS[key]
+        fields.append(_mass_field(f"{key}_micrograms_per_cubic_meter", label, "cf1", example))
+        fields.append(
+            _mass_field(f"{key}_atmospheric_micrograms_per_cubic_meter", label, "atmospheric", example)
+        )
     for _, key, label in COUNT_SIZES:
         fields.append(
             Field(
@@ -56,6 +63,7 @@ def _fields() -> tuple[Field, ...]:
                 "enviro_particles_per_deciliter",
                 "Particles larger than the size label (um) in 0.1 L of air.",
                 labels={"size": label},
+                example=TYPICAL_COUNT[key],
             )
         )
     return tuple(fields)

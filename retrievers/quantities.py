@@ -9,13 +9,14 @@ from __future__ import annotations
 from retrievers.base import Field
 
 
-def temperature(low: float = -40.0, high: float = 85.0) -> Field:
+def temperature(low: float = -40.0, high: float = 85.0, example: float = 21.5) -> Field:
     return Field(
         "temperature_celsius",
         low,
         high,
         "enviro_temperature_celsius",
         "Air temperature as the sensor reads it.",
+        example=example,
     )
 
 
@@ -28,10 +29,11 @@ def pressure(low: float = 300.0, high: float = 1100.0) -> Field:
         "enviro_pressure_pascals",
         "Barometric pressure (station level, not reduced to sea level).",
         scale=100.0,
+        example=1012.4,
     )
 
 
-def humidity() -> Field:
+def humidity(example: float = 45.0) -> Field:
     return Field(
         "humidity_percent",
         0.0,
@@ -39,4 +41,5 @@ def humidity() -> Field:
         "enviro_humidity_ratio",
         "Relative humidity as the sensor reads it (0 to 1).",
         scale=0.01,
+        example=example,
     )

@@ -37,7 +37,8 @@ class BME280Reader(SensorReader):
     name = "bme280"
     description = "Bosch BME280 temperature, pressure and humidity at 0x76"
     fields = (
-        quantities.temperature(),
+        # The examples show a Pi's heat: the raw reading runs warmer and drier than the room.
+        quantities.temperature(example=27.9),
         Field(
             "temperature_compensated_celsius",
             -40.0,
@@ -45,9 +46,10 @@ class BME280Reader(SensorReader):
             "enviro_temperature_compensated_celsius",
             "Room temperature: the sensor's reading corrected for the Raspberry Pi's CPU heat.",
             optional=True,
+            example=21.3,
         ),
         quantities.pressure(),
-        quantities.humidity(),
+        quantities.humidity(example=38.0),
         Field(
             "humidity_compensated_percent",
             0.0,
@@ -56,6 +58,7 @@ class BME280Reader(SensorReader):
             "Relative humidity at the compensated room temperature, same dew point (0 to 1).",
             scale=0.01,
             optional=True,
+            example=55.1,
         ),
     )
 
@@ -110,6 +113,7 @@ class LTR559Reader(SensorReader):
             64000.0,
             "enviro_illuminance_lux",
             "Ambient light in lux.",
+            example=180.0,
         ),
         Field(
             "proximity",
@@ -117,6 +121,7 @@ class LTR559Reader(SensorReader):
             2047,
             "enviro_proximity",
             "Proximity as the LTR559's raw 11-bit count (0 to 2047, larger is nearer; no unit).",
+            example=3,
         ),
     )
 

@@ -13,8 +13,21 @@ def test_banner_is_json_for_curl(client):
     assert result["service"] == "enviro-sensor"
     assert result["version"] == VERSION
     assert result["board"] == "virtual"
-    assert result["links"]["metrics"] == "/metrics"
-    assert result["links"]["sensors"] == "/api/sensors"
+    assert result["links"] == {
+        "sensors": "/api/sensors",
+        "metrics": "/metrics",
+        "health": "/healthz",
+        "docs": "/api/docs",
+        "lcd": "/api/lcd",
+    }
+
+
+def test_banner_links_lead_somewhere(client):
+    links = client.get("/").get_json()["result"]["links"]
+    # The LCD is not started in this app: its route answers, with 503.
+    statuses = {name: client.get(path).status_code for name, path in links.items()}
+    assert statuses == {"sensors": 200, "metrics": 200, "health": 200, "docs": 200, "lcd": 503}
+    assert b"swagger-ui" in client.get(links["docs"]).data
 
 
 def test_banner_is_a_dashboard_for_browsers(client):

@@ -24,6 +24,7 @@ import ctypes
 import errno
 import os
 import threading
+import time
 from collections import Counter
 from typing import Protocol
 
@@ -53,11 +54,19 @@ def _os_error(code: int) -> OSError:
     return OSError(code, os.strerror(code))
 
 
+# The Pi's I2C clock unless config.txt raises it (i2c_arm_baudrate): 100 kHz.
+BUS_CLOCK_HZ = 100_000
+# Each byte on the wire is 8 bits and an acknowledge; each message adds a
+# start (or repeated start) and its address byte; the transaction, a stop.
+BITS_PER_BYTE = 9
+
+
 class VirtualI2CBus:
     """I2C bus ``number`` with emulated chips attached; smbus2.SMBus-compatible."""
 
-    def __init__(self, faults, clock=None, number: int = 1) -> None:
+    def __init__(self, faults, clock=None, number: int = 1, clock_hz: int = BUS_CLOCK_HZ) -> None:
         self.number = number
+        self.clock_hz = clock_hz
         self._faults = faults
         self._clock = clock if clock is not None else WallClock()
         self._chips: dict[int, I2CChip] = {}
@@ -168,6 +177,7 @@ class VirtualI2CBus:
                     ctypes.memmove(msg.buf, bytes(data), msg.len)
                 else:
                     chip.write(bytes(msg))
+            self._occupy(len(i2c_msgs), sum(msg.len for msg in i2c_msgs))
 
     # -- the wire -------------------------------------------------------------
 
@@ -177,7 +187,18 @@ class VirtualI2CBus:
             chip = self._addressed(address)
             if write is not None:
                 chip.write(write)
-            return bytes(chip.read(read)) if read else b""
+            data = bytes(chip.read(read)) if read else b""
+            self._occupy((write is not None) + bool(read), len(write or b"") + read)
+            return data
+
+    def _occupy(self, messages: int, payload_bytes: int) -> None:
+        """Hold the bus for as long as the transfer takes on the wire.
+
+        Real time, whatever the board's clock: the drivers wait in real time,
+        and a test's manual clock keeps the chips' own timings exact.
+        """
+        bits = messages * (1 + BITS_PER_BYTE) + payload_bytes * BITS_PER_BYTE + 1
+        time.sleep(bits / self.clock_hz)
 
     def _addressed(self, address: int) -> I2CChip:
         """The chip that acknowledges ``address``, or the error a Pi gives."""

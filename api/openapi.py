@@ -1,0 +1,348 @@
+"""The API's OpenAPI 3 description, served at ``/apispec.json`` and shown at ``/api/docs``.
+
+flasgger collects each operation from the YAML after ``---`` in its route's
+docstring. This module supplies what those operations refer to: the error
+answers, the LCD's request and answer, the service's own routes, and (from
+``api.sensor_schemas``) the sensor schemas generated from the retrievers'
+``Field`` declarations.
+
+The Swagger UI page and its assets come from the installed flasgger package,
+never a CDN (a Pi is often offline; ``templates/flasgger/head.html`` drops
+the web font the stock page fetches). The spec names no host: its server is
+the path prefix the request came through, so "Try it out" calls the server
+that served the page, also behind a reverse proxy (``ENVIRO_TRUST_PROXY``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flasgger import Swagger
+from flask import Flask, request
+from PIL import ImageColor
+
+from api.lcd import MAX_MESSAGE_CHARACTERS
+from api.sensor_schemas import json_object, json_response, ref, result, sensor_responses, sensor_schemas
+from retrievers import Group
+from version import SERVICE, VERSION
+
+DOCS_ROUTE = "/api/docs"
+SPEC_ROUTE = "/apispec.json"
+OPENAPI_VERSION = "3.0.3"
+
+HEX_COLOUR = "^#[0-9a-fA-F]{6}$"
+
+DESCRIPTION = """\
+Readings of a Pimoroni Enviro+ board (and extra I2C sensors), polled in the
+background and answered from a cache: no request waits on hardware.
+
+* Success: `{"result": ...}`. Failure: `{"error": {"status": 404, "message": "..."}}`
+  with the same status code, for every error (400, 401, 404, 405 with an `Allow`
+  header, 413, 415, 500, 503), never an HTML page.
+* Values carry their unit in the key (`temperature_celsius`, `pressure_hectopascals`).
+  A reading has its time (UTC), its age, and `stale: true` once it is too old.
+* A sensor group that has no valid reading yet answers 503 with the reason, never zeros.
+"""
+
+TAGS = [
+    {"name": "sensors", "description": "Cached readings by sensor group"},
+    {"name": "lcd", "description": "The board's 160x80 LCD"},
+    {"name": "service", "description": "Banner, health and Prometheus metrics"},
+]
+
+
+# -- answers every route shares ------------------------------------------------
+
+
+def error_response(status: int, description: str, example: str, **extra: Any) -> dict[str, Any]:
+    """An error answer: the envelope, its status fixed to this response's code."""
+    schema = json_object(
+        {
+            "error": json_object(
+                {
+                    "status": {"type": "integer", "enum": [status]},
+                    "message": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "What went wrong, for people.",
+                    },
+                },
+                ["status", "message"],
+            )
+        },
+        ["error"],
+    )
+    answer = json_response(description, schema, {"error": {"status": status, "message": example}})
+    answer.update(extra)
+    return answer
+
+
+ERROR_RESPONSES = {
+    "BadRequest": error_response(
+        400, "The body cannot be used: empty, not JSON or UTF-8, or no message.", "the message is missing"
+    ),
+    "Unauthorized": error_response(
+        401,
+        "ENVIRO_API_TOKEN is set and the request lacks it, or has another.",
+        "the API token is wrong",
+        headers={"WWW-Authenticate": {"schema": {"type": "string"}, "example": f'Bearer realm="{SERVICE}"'}},
+    ),
+    "NotFound": error_response(
+        404, "No sensor of that name.", "no I2C sensor named 'sht31' (known: aht10, bmp280)"
+    ),
+    "PayloadTooLarge": error_response(
+        413,
+        "The body is larger than ENVIRO_MAX_BODY_BYTES, or the message longer than "
+        f"{MAX_MESSAGE_CHARACTERS} characters.",
+        f"the message has 1200 characters; at most {MAX_MESSAGE_CHARACTERS} are accepted",
+    ),
+    "UnsupportedMediaType": error_response(
+        415,
+        "Neither JSON nor text/plain (or not UTF-8).",
+        'application/xml is not accepted; send JSON like {"message": "hi"} '
+        "(Content-Type: application/json) or text/plain",
+    ),
+    "SensorsUnavailable": error_response(
+        503,
+        "No valid reading yet: the reason per sensor (absent, failing, warming up), or the group is disabled.",
+        "no valid reading from the weather group yet (bme280: failing, OSError: [Errno 121] "
+        "Remote I/O error; ltr559: starting, no reading yet)",
+    ),
+    "LcdUnavailable": error_response(
+        503,
+        "The LCD is off (ENVIRO_LCD=off), failed, or busy for more than 2 s.",
+        "the LCD is off (ENVIRO_LCD=off)",
+    ),
+    "Unhealthy": error_response(
+        503, "The service cannot do its job; restart it.", "sensor polling has stopped"
+    ),
+}
+
+
+# -- the LCD -------------------------------------------------------------------
+
+
+def _colour(default: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "nullable": True,
+        "anyOf": [{"pattern": HEX_COLOUR}, {"enum": sorted(ImageColor.colormap)}],
+        "description": f'A colour name (CSS/X11, e.g. "red") or "#rrggbb"; {default} when left out.',
+    }
+
+
+LCD_SCHEMAS = {
+    "LcdMessage": json_object(
+        {
+            "message": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_MESSAGE_CHARACTERS,
+                "description": "The text; words wrap, line breaks are kept, control characters dropped. "
+                "It must hold something visible.",
+            },
+            "color": _colour("white"),
+            "background": _colour("black"),
+        },
+        ["message"],
+    ),
+    "LcdDrawn": result(
+        json_object(
+            {
+                "lines": {"type": "array", "items": {"type": "string"}, "description": "The lines drawn."},
+                "font": {"type": "string", "description": "The main font's name."},
+                "font_size": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "Pixels; the largest that fits.",
+                },
+                "truncated": {
+                    "type": "boolean",
+                    "description": 'True when the text did not fit (ends in "…").',
+                },
+                "replaced_characters": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Characters no font has, drawn as U+FFFD.",
+                },
+            },
+            ["lines", "font", "font_size", "truncated", "replaced_characters"],
+        )
+    ),
+}
+
+LCD_REQUEST = {
+    "required": True,
+    "description": "JSON, or the message itself as text/plain (UTF-8). curl's default form type "
+    "(`curl -d '{...}'`) is read as JSON too.",
+    "content": {
+        "application/json": {
+            "schema": ref("schemas", "LcdMessage"),
+            "examples": {
+                "plain": {"summary": "A message", "value": {"message": "Back at 3 pm"}},
+                "coloured": {
+                    "summary": "With colours",
+                    "value": {"message": "Alert", "color": "red", "background": "#ffff00"},
+                },
+            },
+        },
+        "text/plain": {
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_CHARACTERS},
+            "example": "Back at 3 pm",
+        },
+    },
+}
+
+LCD_DRAWN_EXAMPLE = {
+    "result": {
+        "lines": ["Back at 3", "pm"],
+        "font": "Noto Sans",
+        "font_size": 31,
+        "truncated": False,
+        "replaced_characters": 0,
+    }
+}
+
+
+# -- the service ---------------------------------------------------------------
+
+
+def _service_schemas() -> dict[str, Any]:
+    link = {"type": "string", "description": "A path on this server."}
+    links = ["sensors", "metrics", "health", "docs", "lcd"]
+    return {
+        "Banner": result(
+            json_object(
+                {
+                    "service": {"type": "string", "enum": [SERVICE]},
+                    "version": {"type": "string", "example": VERSION},
+                    "board": {"type": "string", "enum": ["real", "virtual"]},
+                    "links": json_object(dict.fromkeys(links, link), links),
+                },
+                ["service", "version", "board", "links"],
+            )
+        ),
+        "Health": result(json_object({"status": {"type": "string", "enum": ["ok"]}}, ["status"])),
+    }
+
+
+EXPOSITION_EXAMPLE = """\
+# HELP enviro_temperature_celsius Air temperature as the sensor reads it. Sampled in the background (weather every 2 s, i2c every 5 s) and served from cache; absent when stale.
+# TYPE enviro_temperature_celsius gauge
+enviro_temperature_celsius{sensor="bme280"} 27.9
+"""
+
+
+def _service_responses() -> dict[str, Any]:
+    return {
+        "Banner": {
+            "description": "The service, its version, its board and links; a browser asking for HTML "
+            "gets a small live dashboard instead.",
+            "content": {
+                "application/json": {
+                    "schema": ref("schemas", "Banner"),
+                    "example": {
+                        "result": {
+                            "service": SERVICE,
+                            "version": VERSION,
+                            "board": "virtual",
+                            "links": {
+                                "sensors": "/api/sensors",
+                                "metrics": "/metrics",
+                                "health": "/healthz",
+                                "docs": DOCS_ROUTE,
+                                "lcd": "/api/lcd",
+                            },
+                        }
+                    },
+                },
+                "text/html": {"schema": {"type": "string"}},
+            },
+        },
+        "Health": json_response("The service works.", ref("schemas", "Health"), {"result": {"status": "ok"}}),
+        "Metrics": {
+            "description": "Prometheus exposition: text 0.0.4, or OpenMetrics when the Accept header asks.",
+            "content": {
+                "text/plain": {"schema": {"type": "string"}, "example": EXPOSITION_EXAMPLE},
+                "application/openmetrics-text": {"schema": {"type": "string"}},
+            },
+        },
+        "LcdFrame": {
+            "description": "What the LCD shows now, 160x80 pixels.",
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        "LcdDrawn": json_response("What was drawn.", ref("schemas", "LcdDrawn"), LCD_DRAWN_EXAMPLE),
+    }
+
+
+def build_template(groups: list[Group]) -> dict[str, Any]:
+    """Everything in the spec but the operations, which come from the routes' docstrings."""
+    responses = {**sensor_responses(groups), **_service_responses(), **ERROR_RESPONSES}
+    i2c = next((group for group in groups if group.name == "i2c"), None)
+    names = [reader.name for reader in i2c.readers] if i2c else []
+    name_parameter = {
+        "name": "name",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "A sensor from ENVIRO_I2C_SENSORS; here: " + (", ".join(names) or "none configured"),
+    }
+    if names:
+        name_parameter["example"] = names[0]
+    return {
+        "info": {"title": f"{SERVICE} API", "version": VERSION, "description": DESCRIPTION},
+        "tags": TAGS,
+        "components": {
+            "schemas": {**sensor_schemas(groups), **LCD_SCHEMAS, **_service_schemas()},
+            "responses": responses,
+            "requestBodies": {"LcdMessage": LCD_REQUEST},
+            "parameters": {"I2cSensorName": name_parameter},
+            "securitySchemes": {
+                "apiToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Needed for POST /api/lcd only when ENVIRO_API_TOKEN is set.",
+                }
+            },
+        },
+    }
+
+
+class _Docs(Swagger):
+    """flasgger's Swagger, serving the spec with a server relative to the request."""
+
+    def get_apispecs(self, endpoint: str = "apispec") -> dict[str, Any]:
+        spec = super().get_apispecs(endpoint)
+        # A path, no host: the prefix a trusted proxy reported ("/enviro"), else
+        # the root. Swagger UI puts the page's own host in front of it.
+        return {**spec, "servers": [{"url": request.script_root or "/"}]}
+
+
+def _summary_text(text: str | None) -> str | None:
+    # Docstring lines as written; Swagger UI renders them as Markdown.
+    return text.strip() if text else text
+
+
+def init_docs(app: Flask, service: Any) -> Swagger:
+    """Serve the spec at SPEC_ROUTE and Swagger UI at DOCS_ROUTE."""
+    config = {
+        "openapi": OPENAPI_VERSION,
+        "title": f"{SERVICE} API",
+        "headers": [],
+        "specs": [{"endpoint": "apispec", "route": SPEC_ROUTE}],
+        "specs_route": DOCS_ROUTE,
+        "static_url_path": f"{DOCS_ROUTE}/static",
+        "oauth_redirect": f"{DOCS_ROUTE}/oauth2-redirect.html",
+        "swagger_ui": True,
+        "uiversion": 3,
+        # The top bar offers to load other specs by URL; this page has one.
+        "hide_top_bar": True,
+        "doc_expansion": "list",
+        # Generated ids ("get_api_sensors_weather") would only repeat the path.
+        "ui_params": {"displayOperationId": False},
+        # The page hands this to Swagger UI's initOAuth; left unset it would be
+        # written out as Python's None, a script error.
+        "auth": {},
+    }
+    template = build_template(list(service.collector.groups.values()))
+    return _Docs(app, config=config, template=template, sanitizer=_summary_text)

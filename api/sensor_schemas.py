@@ -1,0 +1,236 @@
+"""OpenAPI schemas of the sensor routes, generated from the retrievers' ``Field`` declarations.
+
+Each value's key, datasheet range, meaning and example come from the same
+declaration the collector validates against, so a declared field is
+documented, with its range, as soon as it exists. The groups and sensors are
+this service's own (``ENVIRO_GROUPS``, ``ENVIRO_I2C_SENSORS``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from retrievers import Group
+from retrievers.base import Field, SensorReader
+
+# The statuses api/sensors.py reports (see docs/architecture.md, "Statuses").
+SENSOR_STATUSES = ["ok", "stale", "warming-up", "failing", "starting"]
+GROUP_STATUSES = ["ok", "degraded", "failing", "stale", "warming-up", "starting"]
+EXAMPLE_TIME = "2026-01-15T08:30:00.123Z"
+
+
+# -- building blocks (api/openapi.py uses them too) -------------------------------
+
+
+def ref(kind: str, name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def schema_name(sensor: str, suffix: str) -> str:
+    """A component's name: ``schema_name("bme280", "Values")`` is ``Bme280Values``."""
+    return sensor[:1].upper() + sensor[1:] + suffix
+
+
+def json_object(
+    properties: dict[str, Any], required: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A JSON object with exactly these properties (extras are a mistake worth seeing)."""
+    schema = {"type": "object", "properties": properties, "additionalProperties": False, **extra}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def result(schema: dict[str, Any]) -> dict[str, Any]:
+    return json_object({"result": schema}, ["result"])
+
+
+def json_response(description: str, schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"description": description, "content": {"application/json": media}}
+
+
+# -- one sensor ------------------------------------------------------------------------
+
+
+def example_value(field: Field) -> float:
+    """The field's declared example, else the middle of its range."""
+    if field.example is not None:
+        return field.example
+    return round((field.low + field.high) / 2, field.decimals)
+
+
+def field_schema(field: Field, sensor: str) -> dict[str, Any]:
+    """One value: its datasheet range, what it means and where /metrics has it."""
+    labels = ",".join(f'{name}="{value}"' for name, value in {"sensor": sensor, **field.labels}.items())
+    metric = f"`{field.metric}{{{labels}}}`"
+    if field.scale == 1:
+        description = f"{field.help} In /metrics: {metric}."
+    else:
+        # The help text is the metric's, in its base unit ("humidity (0 to 1)"):
+        # say so before it, next to a value in another unit (percent).
+        description = f"In /metrics as {metric} = this value × {field.scale:g}: {field.help}"
+    return {
+        "type": "number",
+        "minimum": field.low,
+        "maximum": field.high,
+        "description": description,
+        "example": example_value(field),
+    }
+
+
+def values_schema(reader: SensorReader) -> dict[str, Any]:
+    return json_object(
+        {field.key: field_schema(field, reader.name) for field in reader.fields},
+        [field.key for field in reader.fields if not field.optional],
+        description=f"One valid reading of the {reader.description}; optional values are left out "
+        "when they cannot be derived.",
+    )
+
+
+def _sensor_properties(reader: SensorReader) -> dict[str, Any]:
+    return {
+        "status": {"type": "string", "enum": SENSOR_STATUSES},
+        "description": {"type": "string", "example": reader.description},
+        "time": {"type": "string", "format": "date-time", "description": "When the reading was taken (UTC)."},
+        "age_seconds": {"type": "number", "minimum": 0, "description": "Seconds since the reading."},
+        "stale": {
+            "type": "boolean",
+            "description": "True once the reading is older than its freshness window.",
+        },
+        "values": ref("schemas", schema_name(reader.name, "Values")),
+        "reason": {"type": "string", "description": "Why the sensor is not ok, or its last error."},
+    }
+
+
+def sensor_schema(reader: SensorReader) -> dict[str, Any]:
+    """A sensor in a group's answer; ``time`` to ``values`` appear once it has read."""
+    return json_object(_sensor_properties(reader), ["status", "description"])
+
+
+def sensor_example(reader: SensorReader) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "description": reader.description,
+        "time": EXAMPLE_TIME,
+        "age_seconds": 0.412,
+        "stale": False,
+        "values": {field.key: example_value(field) for field in reader.fields},
+    }
+
+
+# -- groups and the index ----------------------------------------------------------
+
+
+def group_schema(group: Group) -> dict[str, Any]:
+    names = [reader.name for reader in group.readers]
+    sensors = json_object({name: ref("schemas", schema_name(name, "Sensor")) for name in names}, names)
+    return result(
+        json_object(
+            {
+                "group": {"type": "string", "enum": [group.name]},
+                "status": {"type": "string", "enum": GROUP_STATUSES},
+                "sensors": sensors,
+            },
+            ["group", "status", "sensors"],
+        )
+    )
+
+
+def i2c_sensor_schema(readers: list[SensorReader]) -> dict[str, Any]:
+    """``/api/sensors/i2c/{name}``: the named sensor, by itself."""
+    choices = [
+        json_object(
+            {"sensor": {"type": "string", "enum": [reader.name]}, **_sensor_properties(reader)},
+            ["sensor", "status", "description"],
+        )
+        for reader in readers
+    ]
+    if not choices:
+        return result({"type": "object", "description": "No extra I2C sensors are configured."})
+    return result(choices[0] if len(choices) == 1 else {"oneOf": choices})
+
+
+def group_response_name(group: str) -> str:
+    return schema_name(group, "Readings")
+
+
+def sensor_responses(groups: list[Group]) -> dict[str, Any]:
+    """The answers of the sensor routes, each with an example built from the fields'."""
+    responses = {
+        "SensorIndex": json_response(
+            "Each sensor group, its route and status.", ref("schemas", "SensorIndex"), _index_example(groups)
+        )
+    }
+    for group in groups:
+        example = {
+            "result": {
+                "group": group.name,
+                "status": "ok",
+                "sensors": {reader.name: sensor_example(reader) for reader in group.readers},
+            }
+        }
+        responses[group_response_name(group.name)] = json_response(
+            f"The latest reading of each sensor of the {group.name} group.",
+            ref("schemas", schema_name(group.name, "Group")),
+            example,
+        )
+    i2c = next((group for group in groups if group.name == "i2c"), None)
+    readers = i2c.readers if i2c else []
+    example = {"result": {"sensor": readers[0].name, **sensor_example(readers[0])}} if readers else None
+    responses["I2cSensorReading"] = json_response(
+        "The latest reading of the named sensor.", ref("schemas", "I2cSensor"), example
+    )
+    return responses
+
+
+def _index_schema(groups: list[Group]) -> dict[str, Any]:
+    sensor = json_object(
+        {"status": {"type": "string", "enum": SENSOR_STATUSES}, "reason": {"type": "string"}}, ["status"]
+    )
+    entries = {
+        group.name: json_object(
+            {
+                "route": {"type": "string", "enum": [group.route]},
+                "interval_seconds": {"type": "number", "minimum": 0},
+                "status": {"type": "string", "enum": [*GROUP_STATUSES, "disabled"]},
+                "reason": {"type": "string", "description": "Why a group is disabled."},
+                "sensors": {"type": "object", "additionalProperties": sensor},
+            },
+            ["route", "interval_seconds", "status"],
+        )
+        for group in groups
+    }
+    return result(json_object({"groups": json_object(entries, list(entries))}, ["groups"]))
+
+
+def _index_example(groups: list[Group]) -> dict[str, Any]:
+    return {
+        "result": {
+            "groups": {
+                group.name: {
+                    "route": group.route,
+                    "interval_seconds": group.interval,
+                    "status": "ok",
+                    "sensors": {reader.name: {"status": "ok"} for reader in group.readers},
+                }
+                for group in groups
+            }
+        }
+    }
+
+
+def sensor_schemas(groups: list[Group]) -> dict[str, Any]:
+    """Every sensor's values and answer, every group's answer, and the index."""
+    schemas: dict[str, Any] = {}
+    for group in groups:
+        for reader in group.readers:
+            schemas[schema_name(reader.name, "Values")] = values_schema(reader)
+            schemas[schema_name(reader.name, "Sensor")] = sensor_schema(reader)
+        schemas[schema_name(group.name, "Group")] = group_schema(group)
+    i2c = next((group for group in groups if group.name == "i2c"), None)
+    schemas["I2cSensor"] = i2c_sensor_schema(i2c.readers if i2c else [])
+    schemas["SensorIndex"] = _index_schema(groups)
+    return schemas

@@ -1,0 +1,79 @@
+"""schemathesis against the spec a live gunicorn serves: generated requests for every operation.
+
+It checks that no request gets a server error, that every answer's status,
+content type, headers and body are the documented ones, that invalid
+requests are refused and valid ones served. The CLI is used: its pytest
+integration does not load a spec from a fixture with this pytest.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.openapi_support import spec_operations
+from tests.servers import gunicorn_server
+
+pytestmark = pytest.mark.e2e
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+# Short intervals and no gas warm-up: every group has a reading, so any 503
+# from a sensor route would be a fault worth reporting.
+ENV = {
+    "ENVIRO_WEATHER_INTERVAL": "0.2",
+    "ENVIRO_GAS_INTERVAL": "0.2",
+    "ENVIRO_I2C_INTERVAL": "0.2",
+    "ENVIRO_GAS_WARMUP": "0",
+}
+READY_ROUTES = [
+    "/api/sensors/weather",
+    "/api/sensors/gas",
+    "/api/sensors/pollution",
+    "/api/sensors/i2c",
+    "/api/lcd",
+]
+# Per operation and phase: a few seconds in all, yet hundreds of requests.
+MAX_EXAMPLES = 50
+
+
+def _wait_until_ready(base: str, deadline_seconds: float = 30) -> None:
+    """Every sensor group has a reading and the LCD has opened."""
+    deadline = time.monotonic() + deadline_seconds
+    while any(requests.get(base + route, timeout=5).status_code != 200 for route in READY_ROUTES):
+        assert time.monotonic() < deadline, f"not ready within {deadline_seconds} s"
+        time.sleep(0.2)
+
+
+def test_every_operation_holds_to_the_spec_under_generated_requests(tmp_path):
+    with gunicorn_server(ENV) as (base, _):
+        _wait_until_ready(base)
+        operations = len(spec_operations(requests.get(base + "/apispec.json", timeout=5).json()))
+        result = subprocess.run(
+            [
+                str(SCHEMATHESIS),
+                "--config-file",
+                str(CONFIG),
+                "--no-color",
+                "run",
+                base + "/apispec.json",
+                "--url",
+                base,
+                "--max-examples",
+                str(MAX_EXAMPLES),
+            ],
+            cwd=tmp_path,  # its reports and caches stay out of the work tree
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, report[-20000:]
+    assert re.search(rf"Selected: {operations}/{operations}\b", report), report[-3000:]
+    assert re.search(rf"Tested: {operations}\b", report), report[-3000:]
