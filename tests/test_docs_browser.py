@@ -113,3 +113,21 @@ def test_the_docs_page_lists_every_operation_and_tries_one(browser, site, tmp_pa
     # Everything the page loaded, and the call it made, came from where the page came from.
     assert all(url.startswith(site + "/") for url in requested), requested
     assert site + "/apispec.json" in requested
+
+
+def test_the_dashboard_shows_live_readings(browser, site):
+    """A browser opening / gets the dashboard, filled from the JSON routes."""
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    try:
+        page.goto(site + "/")
+        weather = page.locator("section", has_text="weather")
+        # The page fetches the readings itself; wait for the BME280's values.
+        weather.get_by_text("temperature compensated").wait_for(timeout=15_000)
+        text = weather.inner_text()
+        assert "bme280" in text and "ltr559" in text
+        assert "°C" in text and "hPa" in text and "lx" in text
+        assert "read " in text and " s ago" in text
+        assert page.locator("section").count() == 4  # weather, gas, particulates, i2c
+        assert "cannot reach" not in page.inner_text("body")
+    finally:
+        page.close()
