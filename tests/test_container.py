@@ -5,10 +5,18 @@ with debootstrap (see tests/podman_base.py), then run the way the Quadlet
 unit runs it: read-only, no capabilities, settings handed on with
 ``--env=ENVIRO_*``. Where podman, debootstrap or root is missing, the
 podman tests say so and skip.
+
+The runtime is assembled file by file (only what runs), so the tests here
+exercise what a missing file would break: every module the service imports,
+every extension module and the libraries it links against, compiled
+bytecode for a read-only tree, the LCD's fonts and drawing, the Swagger UI's
+assets, and the Quadlet unit's shell-form health check. The image's size is
+printed as a figure, never asserted.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -22,13 +30,18 @@ from pathlib import Path
 
 import pytest
 import requests
+from PIL import Image
 
+from tests.lcd_support import differing_pixels, ink
 from tests.podman_base import ensure_base_image
 from tests.servers import free_port, gunicorn_server
+from tests.test_lcd_render import REFERENCE, REFERENCE_MESSAGES
+from tests.test_openapi import asset_urls
 from version import VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTAINERFILE = ROOT / "Containerfile"
+QUADLET_UNIT = ROOT / "systemd" / "enviro-sensor.container"
 IMAGE = "localhost/enviro-sensor:test"
 HADOLINT = Path(sys.executable).with_name("hadolint")
 # Top-level folders that are not part of the running service.
@@ -191,6 +204,63 @@ def test_image_is_non_root_in_the_device_groups(image):
 
 
 @pytest.mark.e2e
+def test_image_size_is_reported(image, capsys):
+    """The image's size as figures (uncompressed, and what `podman save` writes), never a limit."""
+    size = json.loads(podman("image", "inspect", image).stdout)[0]["Size"]
+    save = subprocess.Popen(["podman", "save", image], stdout=subprocess.PIPE)
+    saved = sum(len(chunk) for chunk in iter(lambda: save.stdout.read(1 << 20), b""))
+    assert save.wait() == 0
+    history = podman("history", "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}", image).stdout
+    layers = [line.split("\t", 1) for line in history.splitlines() if not line.startswith("0 B")]
+    with capsys.disabled():
+        print(f"\n{image}: {size / 1e6:.1f} MB (podman image inspect), {saved / 1e6:.1f} MB as podman save")
+        for layer_size, created_by in layers:
+            step = re.sub(r"^/bin/sh -c #\(nop\) |\bdir:[0-9a-f]+ ", "", created_by.strip())
+            print(f"  layer {layer_size:>9}  {step[:70]}")
+    assert size > 0 and saved > 0 and layers
+
+
+# Run inside the image: import what gunicorn imports to serve, then every
+# extension module the image carries (a module whose shared library was left
+# out fails here). Prints the ones that fail, as JSON.
+IMPORT_EVERYTHING = """
+import importlib, importlib.machinery, json, os, site
+from pathlib import Path
+import app, gunicorn.app.wsgiapp, gunicorn.workers.gthread, healthcheck
+from lcd import fonts
+from lcd.startup import startup_message
+fonts.default_faces()
+startup_message("0.0.0.0", 8000)
+failed = []
+for root in [Path(os.__file__).parent / "lib-dynload", *map(Path, site.getsitepackages())]:
+    for path in sorted(root.rglob("*.so")):
+        relative = path.relative_to(root).as_posix()
+        suffix = next((s for s in importlib.machinery.EXTENSION_SUFFIXES if relative.endswith(s)), "")
+        name = relative.removesuffix(suffix).replace("/", ".")
+        if not all(part.isidentifier() for part in name.split(".")):
+            continue  # a wheel's vendored library (numpy.libs/...), loaded by its module
+        try:
+            importlib.import_module(name)
+        except Exception as err:
+            failed.append(f"{name}: {err!r}")
+print(json.dumps(failed))
+"""
+
+
+@pytest.mark.e2e
+def test_the_image_holds_everything_the_service_loads(image):
+    options = [*run_options(), "--read-only", "--env=ENVIRO_BOARD=virtual"]
+    run = podman("run", "--rm", *options, image, "python3", "-v", "-c", IMPORT_EVERYTHING, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.splitlines()[-1]) == []
+    # The tree is read-only at run time: a module without valid bytecode is
+    # compiled again at every start, which a Pi Zero feels.
+    # (python -v names a compiled file in quotes, a source file without.)
+    from_source = re.findall(r"^# code object from (/\S+\.py)$", run.stderr, re.MULTILINE)
+    assert from_source == []
+
+
+@pytest.mark.e2e
 def test_container_serves_the_virtual_board_and_stops_gracefully(container):
     base, name = container
     assert requests.get(base + "/healthz", timeout=5).json() == {"result": {"status": "ok"}}
@@ -202,6 +272,9 @@ def test_container_serves_the_virtual_board_and_stops_gracefully(container):
     # The image's HEALTHCHECK runs inside the container and finds it healthy.
     assert podman("healthcheck", "run", name, check=False).returncode == 0
     assert podman("inspect", "--format", "{{.State.Health.Status}}", name).stdout.strip() == "healthy"
+    # The Quadlet unit's HealthCmd is a string, which podman runs with /bin/sh -c.
+    health_command = re.search(r"^HealthCmd=(.+)$", QUADLET_UNIT.read_text(), re.MULTILINE).group(1)
+    assert podman("exec", name, "/bin/sh", "-c", health_command, check=False).returncode == 0
 
     # SIGTERM, then SIGKILL only after 20 s: gunicorn must be done by then.
     podman("stop", "--time=20", name)
@@ -210,3 +283,30 @@ def test_container_serves_the_virtual_board_and_stops_gracefully(container):
     logs = logs.stdout + logs.stderr
     assert state["ExitCode"] == 0, logs[-3000:]  # 137 would mean it was killed
     assert "service stopped" in logs
+
+
+@pytest.mark.e2e
+def test_container_draws_text_on_the_lcd_and_serves_the_docs_page(container):
+    base, _name = container
+    # Latin text comes out exactly as the reference image: Pillow, FreeType,
+    # the packaged font and the panel driver all work in the image.
+    message = REFERENCE_MESSAGES["long"]
+    assert requests.post(base + "/api/lcd", json={"message": message}, timeout=10).status_code == 200
+    frame = requests.get(base + "/api/lcd", timeout=10)
+    assert frame.headers["Content-Type"] == "image/png"
+    reference = Image.open(REFERENCE / "long.png")
+    assert differing_pixels(Image.open(io.BytesIO(frame.content)).convert("RGB"), reference) == 0
+
+    # Arrows and ticks are not in Noto Sans: DejaVu Sans, from Debian, draws them.
+    drawn = requests.post(base + "/api/lcd", json={"message": "Heating \u2192 on \u2713"}, timeout=10)
+    assert drawn.json()["result"]["replaced_characters"] == 0, drawn.text
+    frame = Image.open(io.BytesIO(requests.get(base + "/api/lcd", timeout=10).content)).convert("RGB")
+    assert ink(frame) is not None
+
+    # The Swagger UI page and every asset it references come from the image.
+    page = requests.get(base + "/api/docs", timeout=10)
+    assert page.status_code == 200
+    urls = asset_urls(page.text)
+    assert urls
+    for url in urls:
+        assert requests.get(base + url, timeout=10).status_code == 200, url
