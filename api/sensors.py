@@ -134,21 +134,13 @@ def gas():
     return group_answer("gas")
 
 
+# "pollution" is the original service's name for the route; both are served.
 @blueprint.get("/pollution")
+@blueprint.get("/particulates")
 def pollution():
     """PMS5003 particulate mass (PM1, PM2.5, PM10; standard and atmospheric) and particle counts.
-    ---
-    tags: [sensors]
-    responses:
-      200: {$ref: "#/components/responses/ParticulatesReadings"}
-      503: {$ref: "#/components/responses/SensorsUnavailable"}
-    """
-    return group_answer("particulates")
 
-
-@blueprint.get("/particulates")
-def particulates():
-    """The same as /api/sensors/pollution.
+    /api/sensors/pollution and /api/sensors/particulates answer the same.
     ---
     tags: [sensors]
     responses:

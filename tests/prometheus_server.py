@@ -23,7 +23,7 @@ import pytest
 import requests
 import yaml
 
-from tests.servers import ROOT, free_port, gunicorn_server, wait_until_serving
+from tests.servers import ROOT, free_port, gunicorn_server, stop, wait_until_serving
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
@@ -130,13 +130,7 @@ def prometheus_server(config: dict, directory: Path) -> Iterator[PrometheusAPI]:
             raise RuntimeError(f"{err}\n{log_path.read_text()}") from None
         yield PrometheusAPI(base)
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 def _ready(base: str) -> bool:

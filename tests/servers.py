@@ -56,10 +56,15 @@ def gunicorn_server(env: dict[str, str] | None = None) -> Iterator[tuple[str, su
         wait_until_serving(base + "/healthz", process)
         yield base, process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen, grace_seconds: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within ``grace_seconds``."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
