@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from PIL import Image
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 LOCK_TIMEOUT = 2.0
 # Longest stop() waits for the set-up thread before switching the light off.
 STOP_TIMEOUT = 5.0
+# A panel that could not be opened is tried again when someone draws, but
+# not more often than this: each attempt costs the driver's ~1 s set-up.
+REOPEN_INTERVAL = 10.0
 
 
 class DisplayUnavailable(Exception):
@@ -53,6 +57,7 @@ class Display:
         self._board: Any = None
         self._driver: Any = None
         self._opener: threading.Thread | None = None
+        self._opened_at = 0.0
         self._problem: str | None = None if self.enabled else "the LCD is off (ENVIRO_LCD=off)"
         self._last_image: Image.Image | None = None
         self._stopped = False
@@ -86,8 +91,35 @@ class Display:
         if self._opener is not None:
             return
         self._board = board
+        self._start_opener()
+
+    def _start_opener(self) -> None:
+        self._opened_at = time.monotonic()
         self._opener = threading.Thread(target=self._open, name="lcd-open", daemon=True)
         self._opener.start()
+
+    def _reopen_if_it_failed(self) -> None:
+        """Set the panel up again if the last attempt failed (a cable reseated,
+        SPI enabled late), so the LCD never needs a restart of the service."""
+
+        def failed() -> bool:
+            return (
+                self.enabled
+                and not self._stopped
+                and self._driver is None
+                and self._opener is not None
+                and not self._opener.is_alive()
+                and time.monotonic() - self._opened_at >= REOPEN_INTERVAL
+            )
+
+        # Never wait for the lock here: whoever holds it is using the panel.
+        if failed() and self._lock.acquire(blocking=False):
+            try:
+                if failed():
+                    log.info("trying the LCD again")
+                    self._start_opener()
+            finally:
+                self._lock.release()
 
     def wait_started(self, timeout: float | None = None) -> bool:
         """Wait until the panel's set-up has ended (opened or failed); False on time-out."""
@@ -140,6 +172,7 @@ class Display:
 
     def show(self, message: str, style: Style | None = None) -> Rendering:
         """Draw ``message`` and tell what was drawn; raises DisplayUnavailable."""
+        self._reopen_if_it_failed()
         self._refuse_unless_available()
         rendering = render(message, style or Style())  # pure: no need to hold the panel meanwhile
         self._acquire()

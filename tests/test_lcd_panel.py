@@ -141,6 +141,23 @@ def test_a_missing_panel_answers_503_and_the_service_goes_on(registry):
         app.extensions["enviro"].stop()
 
 
+def test_a_panel_missing_at_start_is_tried_again_when_someone_draws(registry, monkeypatch):
+    import lcd.display
+
+    monkeypatch.setattr(lcd.display, "REOPEN_INTERVAL", 0.0)  # no waiting between attempts here
+    app = started_app(registry, virtual_faults="st7735=absent")
+    try:
+        client = app.test_client()
+        assert client.post("/api/lcd", json={"message": "anyone?"}).status_code == 503
+        app.extensions["enviro"].board.faults.clear("st7735")  # the cable is reseated
+        response = client.post("/api/lcd", json={"message": "found you"})
+        assert response.status_code == 200, response.get_json()
+        assert registry.get_sample_value("enviro_lcd_up") == 1
+        assert client.get("/api/lcd").status_code == 200
+    finally:
+        app.extensions["enviro"].stop()
+
+
 def test_a_panel_that_fails_answers_503_until_it_recovers(service_app, registry):
     client = service_app.test_client()
     faults = panel_of(service_app).faults
