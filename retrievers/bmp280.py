@@ -9,9 +9,9 @@ floating-point formulas (section 8.1). Range -40..85 C, 300..1100 hPa.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import time
-from typing import NamedTuple
 
 from retrievers import quantities
 from retrievers.base import SensorReader
@@ -37,8 +37,13 @@ class BMP280Error(OSError):
     """The chip at the address is not a working BMP280."""
 
 
-class Calibration(NamedTuple):
-    """Trimming parameters, datasheet table 17."""
+# dig_T1..dig_P9 as stored in 0x88..0x9F: unsigned T1 and P1, the rest signed.
+CALIBRATION_FORMAT = "<HhhHhhhhhhhh"
+
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    """Trimming parameters dig_T1..dig_P9, datasheet table 17."""
 
     t1: int
     t2: int
@@ -55,7 +60,13 @@ class Calibration(NamedTuple):
 
     @classmethod
     def from_registers(cls, block: bytes) -> Calibration:
-        return cls(*struct.unpack("<HhhHhhhhhhhh", bytes(block[:24])))
+        return cls(*struct.unpack(CALIBRATION_FORMAT, bytes(block[:24])))
+
+    def registers(self) -> bytes:
+        """The 24 bytes of 0x88..0x9F holding these words."""
+        return struct.pack(
+            CALIBRATION_FORMAT, *(getattr(self, f.name) for f in dataclasses.fields(Calibration))
+        )
 
 
 def compensate_temperature(cal, adc_t: int) -> tuple[float, float]:

@@ -23,7 +23,7 @@ from hardware.virtual.clock import Stopwatch
 
 # The datasheet's forward formulas, as the product's own BMP280 reader
 # computes them; the emulation inverts them.
-from retrievers.bmp280 import compensate_pressure, compensate_temperature
+from retrievers.bmp280 import Calibration, compensate_pressure, compensate_temperature
 
 # Register map (BME280 datasheet section 5.3, BMP280 section 4.2).
 REG_CALIBRATION = 0x88  # calib00..calib25, 0x88..0xA1
@@ -54,21 +54,10 @@ OVERSAMPLING = (0, 1, 2, 4, 8, 16, 16, 16)
 
 
 @dataclasses.dataclass(frozen=True)
-class BoschCalibration:
-    """The factory trimming words dig_T1..dig_H6 of one part."""
+class BoschCalibration(Calibration):
+    """The factory trimming words of one part: the BMP280's dig_T1..dig_P9
+    (as the product's reader parses them) and the BME280's dig_H1..dig_H6."""
 
-    t1: int
-    t2: int
-    t3: int
-    p1: int
-    p2: int
-    p3: int
-    p4: int
-    p5: int
-    p6: int
-    p7: int
-    p8: int
-    p9: int
     h1: int = 0
     h2: int = 0
     h3: int = 0
@@ -78,11 +67,7 @@ class BoschCalibration:
 
     def calibration_bytes(self) -> bytes:
         """Registers 0x88..0xA1: T1..P9 as little-endian words, 0xA0 reserved, H1."""
-        words = struct.pack("<HhhHhhhhhhhh", self.t1, self.t2, self.t3, self.p1, *self.pressure_words())
-        return words + bytes([0, self.h1 & 0xFF])
-
-    def pressure_words(self) -> tuple[int, ...]:
-        return (self.p2, self.p3, self.p4, self.p5, self.p6, self.p7, self.p8, self.p9)
+        return self.registers() + bytes([0, self.h1 & 0xFF])
 
     def humidity_bytes(self) -> bytes:
         """Registers 0xE1..0xE7 (BME280 datasheet table 16: H4 and H5 share 0xE5)."""
