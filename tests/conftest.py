@@ -6,6 +6,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from app import create_app
+from hardware.virtual import ManualClock, VirtualBoard
+from tests.virtual_support import MORNING
 
 
 @pytest.fixture
@@ -22,3 +24,15 @@ def app(registry):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A stopped clock at a morning hour, moved only by the test."""
+    return ManualClock(MORNING)
+
+
+@pytest.fixture
+def board(clock) -> VirtualBoard:
+    """A virtual board on that clock."""
+    return VirtualBoard(seed=7, clock=clock)

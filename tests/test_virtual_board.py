@@ -18,11 +18,12 @@ from hardware.virtual import VirtualBoard
 from hardware.virtual.clock import ManualClock, WallClock
 from hardware.virtual.faults import Faults
 from settings import load_settings
+from tests.virtual_support import MORNING
 
 
 @pytest.fixture
 def board():
-    board = VirtualBoard(seed=2, clock=ManualClock(1_700_038_800.0))
+    board = VirtualBoard(seed=2, clock=ManualClock(MORNING))
     yield board
     board.close()
 

@@ -25,21 +25,11 @@ from hardware.virtual.clock import ManualClock
 from hardware.virtual.environment import Conditions
 from hardware.virtual.faults import Faults
 from hardware.virtual.i2c import VirtualI2CBus
+from tests.virtual_support import MORNING
 
 # A morning instant (UTC 09:00) when the model's room is lit.
-MORNING = 1_700_038_800.0
 # A step past the end of an on-chip operation, clear of float rounding.
 JUST_PAST = 1e-6
-
-
-@pytest.fixture
-def clock():
-    return ManualClock(MORNING)
-
-
-@pytest.fixture
-def board(clock):
-    return VirtualBoard(seed=7, clock=clock)
 
 
 class FixedEnvironment:

@@ -16,7 +16,6 @@ import pytest
 from hardware.virtual import VirtualBoard
 from hardware.virtual.chips import bosch
 from hardware.virtual.chips.mics6814 import element_ohms
-from hardware.virtual.clock import ManualClock
 from hardware.virtual.faults import (
     DEVICE_FAULTS,
     INTERMITTENT_SPELL_SECONDS,
@@ -26,8 +25,6 @@ from hardware.virtual.faults import (
 )
 from settings import SettingsError, load_settings
 
-MORNING = 1_700_038_800.0
-
 # Each I2C device, its address, and a register it answers.
 I2C_DEVICES = [
     ("bme280", 0x76, 0xD0),
@@ -36,16 +33,6 @@ I2C_DEVICES = [
     ("ads1015", 0x49, 0x01),
     ("aht10", 0x38, 0x00),
 ]
-
-
-@pytest.fixture
-def clock():
-    return ManualClock(MORNING)
-
-
-@pytest.fixture
-def board(clock):
-    return VirtualBoard(seed=3, clock=clock)
 
 
 def wait_until(condition, what: str) -> None:

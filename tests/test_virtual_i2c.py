@@ -16,13 +16,14 @@ from hardware.virtual.chips import bosch
 from hardware.virtual.clock import ManualClock
 from hardware.virtual.faults import Faults
 from hardware.virtual.i2c import VirtualI2CBus
+from tests.virtual_support import MORNING
 
 NOBODY = 0x50  # no chip on the virtual board answers here
 
 
 @pytest.fixture
 def board():
-    return VirtualBoard(clock=ManualClock(1_700_038_800.0))
+    return VirtualBoard(clock=ManualClock(MORNING))
 
 
 @pytest.fixture
