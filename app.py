@@ -9,42 +9,60 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from prometheus_client import CollectorRegistry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import hardware
 from api import errors, lcd, metrics, openapi, root, sensors
+from api import outputs as output_routes
+from clocks import Clock
+from hardware.board import Board
+from outputs.base import Output
 from service import Service
-from settings import load_settings
-
-# Keys of ``config`` that are objects to use rather than settings.
-_INJECTED = ("registry", "hardware", "start")
+from settings import Settings, SettingsError, load_settings
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app.
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: CollectorRegistry | None = None,
+    board: Board | None = None,
+    clock: Clock | None = None,
+    outputs: list[Output] | None = None,
+    start: bool = False,
+) -> Flask:
+    """Build the app from ``settings`` (default: the ``ENVIRO_*`` environment).
 
-    ``config`` overrides settings by field name (``{"board": "virtual"}``) and
-    may pass ``registry`` (a CollectorRegistry), ``hardware`` (a Board) and
-    ``start`` (True to start background work now, as tests that need it do).
+    ``registry`` is the app's private CollectorRegistry (a new one when not
+    given), ``board`` a board to use instead of opening one, ``clock`` the
+    time the service runs on, ``outputs`` extra outputs beside the built-in
+    ones, and ``start`` starts background work now (as some tests want).
     """
-    config = dict(config or {})
-    injected = {key: config.pop(key) for key in _INJECTED if key in config}
-    settings = load_settings(overrides=config)
+    settings = settings if settings is not None else load_settings()
+    try:
+        hardware.check_settings(settings)
+    except ValueError as err:  # its message names the setting
+        raise SettingsError(str(err)) from None
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False
-    registry = injected.get("registry") or CollectorRegistry(auto_describe=True)
-    service = Service(settings, registry, board=injected.get("hardware"))
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+    service = Service(settings, registry, board, clock=clock, outputs=outputs)
     app.extensions["enviro"] = service
 
     errors.register_error_handlers(app)
-    for module in (root, sensors, lcd, metrics):
-        app.register_blueprint(module.blueprint)
+    blueprints = (
+        root.blueprint,
+        sensors.make_blueprint(service.groups),
+        output_routes.blueprint,
+        lcd.blueprint,
+        metrics.blueprint,
+    )
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
     openapi.init_docs(app, service)
     _time_requests(app, service)
     if settings.trust_proxy:
@@ -53,9 +71,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # address, scheme and host) from the X-Forwarded-* headers of that
         # many proxies. Untrusted, those headers are ignored: anyone could send them.
         n = settings.trust_proxy
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n
+        )
 
-    if injected.get("start"):
+    if start:
         service.start()
     return app
 
@@ -64,11 +84,11 @@ def _time_requests(app: Flask, service: Service) -> None:
     """Observe every answered request in the duration histogram."""
 
     @app.before_request
-    def _start_timer():
+    def _start_timer() -> None:
         g.request_started = time.perf_counter()
 
     @app.after_request
-    def _observe(response):
+    def _observe(response: Response) -> Response:
         started = g.get("request_started")
         if started is not None:
             # The route template keeps label values few; unmatched paths share one.

@@ -1,10 +1,11 @@
-"""Background polling: one schedule per sensor group, the latest valid reading per sensor.
+"""Background polling: one schedule per sensor group, validation, and the records it hands on.
 
 Each group has a thread that wakes every interval and reads its sensors in
 turn. Every driver call runs on the sensor's own worker thread and is waited
 for at most ``read_timeout`` seconds, so a hung driver costs its own sensor
-and nothing else. Readings are validated before they are cached; request
-handlers and the metrics read the cache and never touch hardware.
+and nothing else. Readings are validated, then handed as immutable records
+to ``publish`` (the outputs), with every change of a sensor's status. Nobody
+else reads the collector's state: request handlers and metrics are outputs.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import dataclasses
 import logging
 import queue
 import threading
-import time
+import types
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from retrievers import Group
+from clocks import Clock, SystemClock
+from health_metrics import SensorHealth, error_reason
+from records import LOCAL_SOURCE, Event, Reading, StatusChange
 from retrievers.base import SensorReader, WarmingUp, validate
-from sensor_metrics import SensorMetrics, error_reason
+from retrievers.config import GroupConfig, Sensor
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class CallRunner:
     """
 
     def __init__(self, name: str) -> None:
-        self._jobs: queue.Queue = queue.Queue()
+        self._jobs: queue.Queue[tuple[Callable[[], Any], Future] | None] = queue.Queue()
         self._current: Future | None = None
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
@@ -90,20 +93,12 @@ class CallRunner:
 
 
 @dataclasses.dataclass
-class Reading:
-    """A validated set of values and when it was taken."""
-
-    values: dict[str, float]
-    wall_time: float
-    monotonic_time: float
-
-
-@dataclasses.dataclass
 class SensorState:
     """What the collector knows about one sensor; changed under the collector's lock."""
 
+    sensor: Sensor
     reader: SensorReader
-    group: Group
+    group: GroupConfig
     reading: Reading | None = None
     up: bool = False
     opened: bool = False
@@ -111,39 +106,43 @@ class SensorState:
     last_error: str | None = None
     last_error_reason: str | None = None
     warming_up_left: float | None = None
-    last_duration: float | None = None
     failures: int = 0
     open_attempts: int = 0
     next_open_at: float = 0.0
     runner: CallRunner | None = None
+    #: What the outputs were last told: (status, up, reason).
+    announced: tuple[str, bool, str | None] | None = None
 
 
 class Collector:
-    """Polls every enabled group in the background and caches the results."""
+    """Polls every enabled group in the background and publishes what it reads."""
 
     def __init__(
         self,
-        board,
-        groups: list[Group],
-        metrics: SensorMetrics,
-        wall_clock: Callable[[], float] = time.time,
-        monotonic: Callable[[], float] = time.monotonic,
+        board: Any,
+        groups: list[GroupConfig],
+        readers: dict[str, SensorReader],
+        publish: Callable[[Event], None],
+        health: SensorHealth,
+        clock: Clock | None = None,
     ) -> None:
         self.board = board
         self.groups = {group.name: group for group in groups}
-        self.metrics = metrics
-        self._wall = wall_clock
-        self._monotonic = monotonic
+        self._publish = publish
+        self._health = health
+        self._clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.states: dict[str, SensorState] = {
-            reader.name: SensorState(reader, group)
+        self._paused: set[str] = set()
+        self._states: dict[str, SensorState] = {
+            sensor.name: SensorState(sensor, readers[sensor.name], group)
             for group in groups
             if group.enabled
-            for reader in group.readers
+            for sensor in group.sensors
         }
-        metrics.attach(self)
+        for state in self._states.values():
+            health.track(state.sensor.name, state.sensor.kind.error_reasons)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -162,52 +161,80 @@ class Collector:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
-        for state in self.states.values():
+        for state in self._states.values():
             if state.runner is not None:
                 state.runner.close()
             try:
                 state.reader.close()
             except (Exception, SystemExit) as err:
-                log.warning("%s: close failed: %s", state.reader.name, err)
+                log.warning("%s: close failed: %s", state.sensor.name, err)
 
     def wait_idle(self, sensor: str, timeout: float) -> bool:
         """Wait until ``sensor`` has no driver call in flight (tests, shutdown)."""
-        runner = self.states[sensor].runner
+        runner = self._states[sensor].runner
         return runner is None or runner.wait_idle(timeout)
 
     def alive(self) -> bool:
         """True while every polling thread runs (or none was asked for)."""
         return all(thread.is_alive() for thread in self._threads) and not self._stop.is_set()
 
-    def _run(self, group: Group) -> None:
-        next_poll = self._monotonic()
+    def pause(self, group: str) -> None:
+        """Stop polling ``group`` until ``resume``; its sensors report ``paused``."""
+        with self._lock:
+            self._paused.add(group)
+        self.announce(group)
+
+    def resume(self, group: str) -> None:
+        """Poll ``group`` again from its next interval."""
+        with self._lock:
+            self._paused.discard(group)
+        self.announce(group)
+
+    def _run(self, group: GroupConfig) -> None:
+        next_poll = self._clock.monotonic()
         while not self._stop.is_set():
             try:
-                self.poll(group)
+                self.poll(group.name)
             except Exception:
                 # A bug here must not end the polling: log it, try next time.
                 log.exception("polling %s failed", group.name)
             # Fixed-rate schedule; if a poll overran, start again from now.
-            next_poll = max(next_poll + group.interval, self._monotonic())
-            self._stop.wait(next_poll - self._monotonic())
+            next_poll = max(next_poll + group.interval, self._clock.monotonic())
+            self._stop.wait(max(0.0, next_poll - self._clock.monotonic()))
 
     # -- polling -----------------------------------------------------------
 
-    def poll(self, group: Group) -> None:
-        """Read every sensor of ``group`` once (the threads call this; tests may)."""
-        for reader in group.readers:
-            state = self.states.get(reader.name)
+    def poll(self, group: str) -> None:
+        """Read every sensor of ``group`` once, then tell the outputs what changed.
+
+        The polling threads call this; tests call it to poll by hand.
+        """
+        with self._lock:
+            paused = group in self._paused
+        if not paused:
+            for sensor in self.groups[group].sensors:
+                state = self._states.get(sensor.name)
+                if state is not None:
+                    self._poll_sensor(state)
+        # A sensor that failed or went quiet turns stale here, even when
+        # no new reading came.
+        self.announce(group)
+
+    def announce(self, group: str) -> None:
+        """Publish a status change for each sensor of ``group`` whose status changed."""
+        for sensor in self.groups[group].sensors:
+            state = self._states.get(sensor.name)
             if state is not None:
-                self._poll_sensor(state)
+                self._announce(state)
 
     def _call(self, state: SensorState, function: Callable[[], Any]) -> Any:
         if state.runner is None:
-            state.runner = CallRunner(f"sensor-{state.reader.name}")
+            state.runner = CallRunner(f"sensor-{state.sensor.name}")
         return state.runner.call(function, state.group.read_timeout)
 
     def _poll_sensor(self, state: SensorState) -> None:
-        name = state.reader.name
-        now = self._monotonic()
+        name = state.sensor.name
+        now = self._clock.monotonic()
         if not state.opened and now >= state.next_open_at:
             try:
                 self._call(state, lambda: state.reader.open(self.board))
@@ -221,39 +248,51 @@ class Collector:
         # While a set-up is backing off, the driver from the last good set-up
         # is still asked: a chip that kept its configuration answers again
         # on the first poll after its fault clears.
-        started = self._monotonic()
+        started = self._clock.monotonic()
         try:
             values = self._call(state, state.reader.read)
         except WarmingUp as warming:
-            self._warming_up(state, warming, self._monotonic() - started)
+            self._warming_up(state, warming, self._clock.monotonic() - started)
             return
         except (Exception, SystemExit) as err:
             reason = state.reader.error_reason(err) or error_reason(err)
-            self._reading_failed(state, reason, _describe(err), self._monotonic() - started)
+            self._reading_failed(state, reason, _describe(err), self._clock.monotonic() - started)
             return
-        duration = self._monotonic() - started
-        rejections = validate(state.reader.fields, values)
+        duration = self._clock.monotonic() - started
+        rejections = validate(state.sensor.fields, values)
         if rejections:
             for rejection in rejections:
-                self.metrics.rejected(name, rejection.field, rejection.reason)
+                self._health.rejected(name, rejection.field, rejection.reason)
             detail = ", ".join(f"{r.field}={r.value!r} ({r.reason})" for r in rejections)
             self._reading_failed(state, "invalid_reading", f"rejected {detail}", duration)
             return
-        with self._lock:
-            recovered = state.last_error is not None and not state.up
-            state.reading = Reading(
+        reading = Reading(
+            source=LOCAL_SOURCE,
+            sensor=name,
+            group=state.group.name,
+            values=types.MappingProxyType(
                 {
                     field.key: round(values[field.key], field.decimals)
-                    for field in state.reader.fields
+                    for field in state.sensor.fields
                     if values.get(field.key) is not None
-                },
-                self._wall(),
-                self._monotonic(),
-            )
+                }
+            ),
+            time=self._clock.now(),
+            monotonic=self._clock.monotonic(),
+            duration=duration,
+        )
+        with self._lock:
+            recovered = state.last_error is not None and not state.up
+            state.reading = reading
             state.up, state.failures, state.warming_up_left = True, 0, None
             state.opened, state.open_attempts = True, 0
             state.last_error = state.last_error_reason = None
-            state.last_duration = duration
+        self._health.attempt(name, True, duration)
+        self._health.success(name, reading.time)
+        # The status first: an output that shows readings by status sees
+        # "ok" no later than the reading that made it so.
+        self._announce(state)
+        self._publish(reading)
         if recovered:
             log.info("%s: reading again", name)
 
@@ -264,14 +303,15 @@ class Collector:
                 state.group.interval * 2 ** (state.open_attempts - 1),
                 max(MAX_OPEN_BACKOFF, state.group.interval),
             )
-            state.next_open_at = self._monotonic() + backoff
+            state.next_open_at = self._clock.monotonic() + backoff
             first = state.open_attempts == 1
             self._record_failure(state, "setup_failed", _describe(err))
-        self.metrics.read_error(state.reader.name, "setup_failed")
+        self._health.read_error(state.sensor.name, "setup_failed")
+        self._health.attempt(state.sensor.name, False, None)
         if first:
             log.warning(
                 "%s: cannot set up: %s (retrying, at most every %g s)",
-                state.reader.name,
+                state.sensor.name,
                 _describe(err),
                 MAX_OPEN_BACKOFF,
             )
@@ -280,14 +320,14 @@ class Collector:
         with self._lock:
             was_up = state.up
             state.failures += 1
-            state.last_duration = duration
             self._record_failure(state, reason, message)
             if state.failures % REOPEN_AFTER_FAILURES == 0 and reason != "timeout":
                 state.opened = False
-                state.next_open_at = self._monotonic()
-        self.metrics.read_error(state.reader.name, reason)
+                state.next_open_at = self._clock.monotonic()
+        self._health.read_error(state.sensor.name, reason)
+        self._health.attempt(state.sensor.name, False, duration)
         if was_up or state.failures == 1:
-            log.warning("%s: read failed (%s): %s", state.reader.name, reason, message)
+            log.warning("%s: read failed (%s): %s", state.sensor.name, reason, message)
 
     def _warming_up(self, state: SensorState, warming: WarmingUp, duration: float) -> None:
         with self._lock:
@@ -296,7 +336,7 @@ class Collector:
             state.opened, state.open_attempts = True, 0
             state.warming_up_left = warming.seconds_left
             state.last_error = state.last_error_reason = None
-            state.last_duration = duration
+        self._health.attempt(state.sensor.name, True, duration)
 
     @staticmethod
     def _record_failure(state: SensorState, reason: str, message: str) -> None:
@@ -304,66 +344,45 @@ class Collector:
         state.last_error, state.last_error_reason = message, reason
         state.warming_up_left = None
 
-    # -- what the routes and metrics see -------------------------------------
+    # -- status ----------------------------------------------------------------
 
-    def snapshot(self, group: str | None = None) -> dict[str, SensorSnapshot]:
-        """A consistent copy of every sensor's state (or one group's), by sensor name."""
-        now = self._monotonic()
-        with self._lock:
-            return {
-                name: SensorSnapshot.of(state, now)
-                for name, state in self.states.items()
-                if group is None or state.group.name == group
-            }
-
-
-@dataclasses.dataclass(frozen=True)
-class SensorSnapshot:
-    """One sensor as a request sees it."""
-
-    name: str
-    group: str
-    description: str
-    status: str  # ok, stale, warming-up, failing, starting
-    up: bool
-    values: dict[str, float] | None
-    wall_time: float | None
-    age_seconds: float | None
-    stale: bool
-    reason: str | None
-    error_reason: str | None
-    last_duration: float | None
-
-    @classmethod
-    def of(cls, state: SensorState, now: float) -> SensorSnapshot:
+    def _status(self, state: SensorState, now: float) -> tuple[str, str | None]:
         reading = state.reading
-        age = now - reading.monotonic_time if reading else None
-        stale = reading is not None and age > state.group.freshness
+        if state.group.name in self._paused:
+            return "paused", "paused by request"
         if state.warming_up_left is not None:
-            status, reason = "warming-up", f"warming up, {state.warming_up_left:.0f} s left"
-        elif reading is not None and not stale:
-            status, reason = "ok", state.last_error
-        elif reading is not None:
-            status, reason = "stale", state.last_error or "no new reading"
-        elif state.last_error is not None:
-            status, reason = "failing", state.last_error
-        else:
-            status, reason = "starting", "no reading yet"
-        return cls(
-            name=state.reader.name,
-            group=state.group.name,
-            description=state.reader.description,
-            status=status,
-            up=state.up,
-            # Shared, not copied: a Reading's values are never changed once made.
-            values=reading.values if reading else None,
-            wall_time=reading.wall_time if reading else None,
-            age_seconds=age,
-            stale=stale,
-            reason=reason,
-            error_reason=state.last_error_reason,
-            last_duration=state.last_duration,
-        )
+            return "warming-up", "warming up"
+        if reading is not None and now - reading.monotonic <= state.group.freshness:
+            return "ok", state.last_error
+        if reading is not None:
+            return "stale", state.last_error or "no new reading"
+        if state.last_error is not None:
+            return "failing", state.last_error
+        return "starting", "no reading yet"
+
+    def _announce(self, state: SensorState) -> None:
+        now = self._clock.monotonic()
+        with self._lock:
+            status, reason = self._status(state, now)
+            key = (status, state.up, reason)
+            if key == state.announced:
+                return
+            state.announced = key
+            change = StatusChange(
+                source=LOCAL_SOURCE,
+                sensor=state.sensor.name,
+                group=state.group.name,
+                status=status,
+                up=state.up,
+                reason=reason,
+                error_reason=state.last_error_reason,
+                time=self._clock.now(),
+                monotonic=now,
+                warming_up_left=state.warming_up_left,
+            )
+            # Published under the lock, so two threads' changes of one
+            # sensor reach the outputs in the order they were decided.
+            self._publish(change)
 
 
 def _describe(err: BaseException) -> str:

@@ -10,11 +10,13 @@ the handlers only read an in-memory cache.
 
 import sys
 
+import hardware
 from settings import SettingsError, load_settings
 
 try:
     _settings = load_settings()
-except SettingsError as err:
+    hardware.check_settings(_settings)
+except (SettingsError, ValueError) as err:
     # One line naming the setting, then stop: no traceback for a typo.
     print(f"enviro-sensor: {err}", file=sys.stderr)
     sys.exit(2)

@@ -1,4 +1,4 @@
-"""The running service: the board, the collector and the LCD of one app.
+"""The running service: the board, the collector, the outputs and the LCD of one app.
 
 It starts once per serving process (gunicorn's worker, or a test that asks),
 never at import, so building an app is cheap and touches no hardware.
@@ -12,26 +12,67 @@ import threading
 from prometheus_client import CollectorRegistry
 
 import hardware
+from clocks import Clock, SystemClock
 from collector import Collector
+from hardware.board import Board
+from health_metrics import SensorHealth
 from lcd.display import Display
-from retrievers import build_groups
-from sensor_metrics import SensorMetrics
+from outputs.base import Output, OutputContext
+from outputs.hub import OutputHub
+from outputs.latest import LatestReadings, LatestStore
+from outputs.registry import build_outputs
+from retrievers.config import GroupConfig, build_groups
+from settings import Settings
 from telemetry import ServiceMetrics
 from version import VERSION
 
 log = logging.getLogger(__name__)
 
 
-class Service:
-    """Owns the hardware side of one app and its lifecycle."""
+def _sampling_note(groups: list[GroupConfig]) -> str:
+    intervals = ", ".join(f"{group.name} every {group.interval:g} s" for group in groups if group.enabled)
+    return f" Sampled in the background ({intervals})."
 
-    def __init__(self, settings, registry: CollectorRegistry, board=None) -> None:
+
+class Service:
+    """Owns the hardware side of one app and its lifecycle.
+
+    ``outputs`` are extra outputs beside the HTTP cache and the Prometheus
+    gauges (tests pass their own); ``clock`` is the time everything runs on.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: CollectorRegistry,
+        board: Board | None = None,
+        *,
+        clock: Clock | None = None,
+        outputs: list[Output] | None = None,
+    ) -> None:
         self.settings = settings
         self.registry = registry
         self.board = board
+        self.clock = clock or SystemClock()
         self.board_kind = board.kind if board is not None else hardware.board_kind(settings.board)
         self.metrics = ServiceMetrics(registry, VERSION, self.board_kind)
-        self.collector = Collector(board, build_groups(settings), SensorMetrics(registry))
+        self.groups = build_groups(settings)
+        sensors = {sensor.name: sensor for group in self.groups if group.enabled for sensor in group.sensors}
+        context = OutputContext(settings, registry, sensors, tuple(self.groups), self.clock)
+        built = build_outputs(context)
+        self.outputs = OutputHub([*built, *(outputs or [])], sensors, self.clock, registry)
+        #: The cache the JSON routes answer from.
+        self.latest: LatestStore = next(o for o in built if isinstance(o, LatestReadings)).store
+        readers = {name: sensor.kind.reader(sensor, settings, self.clock) for name, sensor in sensors.items()}
+        self.collector = Collector(
+            board,
+            self.groups,
+            readers,
+            self.outputs.publish,
+            SensorHealth(registry, _sampling_note(self.groups)),
+            self.clock,
+        )
+        self._sensors = sensors
         self.display = Display(settings, registry)
         self._lock = threading.Lock()
         self._started = False
@@ -40,17 +81,31 @@ class Service:
     def started(self) -> bool:
         return self._started
 
+    def open_board(self) -> Board:
+        """Open the board (once) and give it the emulated chips the configured sensors need."""
+        if self.board is None:
+            self.board = hardware.open_board(self.settings)
+        for sensor in self._sensors.values():
+            if sensor.kind.emulation is None or sensor.address is None:
+                continue
+            try:
+                self.board.provide_i2c_chip(sensor.kind.emulation, sensor.address, sensor.bus)
+            except OSError as err:
+                # A bus the board lacks: the sensor's own set-up fails and says so.
+                log.warning("%s: no emulated chip: %s", sensor.name, err)
+        self.collector.board = self.board
+        return self.board
+
     def start(self) -> None:
         """Open the board and start background work; a second call does nothing."""
         with self._lock:
             if self._started:
                 return
-            if self.board is None:
-                self.board = hardware.open_board(self.settings)
-            self.collector.board = self.board
+            board = self.open_board()
+            self.outputs.start()
             self.collector.start()
             # Opens in the background: the panel's set-up sleeps about a second.
-            self.display.start(self.board)
+            self.display.start(board)
             self._started = True
             log.info("service started on the %s board", self.board_kind)
 
@@ -61,6 +116,7 @@ class Service:
                 return
             self._started = False
             self.collector.stop()
+            self.outputs.stop()
             self.display.stop()  # backlight off while the board is still open
             if self.board is not None:
                 self.board.close()

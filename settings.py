@@ -2,7 +2,8 @@
 
 Every setting has a default, a parser that rejects bad values with a message
 naming the variable, and a one-line description that the README's table
-repeats (a test keeps the two in step).
+repeats (a test keeps the two in step). Each sensor group declared in
+``retrievers`` adds its own ``ENVIRO_<GROUP>_INTERVAL``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hardware.virtual.faults import parse_fault_spec
+from retrievers import registry
+from retrievers.config import I2CSensorSpec, parse_i2c_sensors
 
 
 class SettingsError(ValueError):
@@ -79,20 +82,26 @@ def _host(text: str) -> str:
     return value
 
 
-def _i2c_sensors(text: str):
-    from retrievers.i2c import parse_i2c_sensors  # the kinds live with their readers
-
-    return parse_i2c_sensors(text)
-
-
 def _groups(text: str) -> tuple[str, ...]:
-    from retrievers import GROUP_NAMES
-
+    known = tuple(registry.groups())
+    if text.strip().lower() == "all":
+        return known
     names = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
-    unknown = [name for name in names if name not in GROUP_NAMES]
+    unknown = [name for name in names if name not in known]
     if unknown:
-        raise ValueError(f"unknown group {unknown[0]!r} (known: {', '.join(GROUP_NAMES)})")
+        raise ValueError(f"unknown group {unknown[0]!r} (known: {', '.join(known)})")
     return names
+
+
+def _device_faults(text: str) -> Mapping[str, str]:
+    """``device=fault`` pairs; which devices and faults exist is the virtual board's to check."""
+    faults = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        device, sep, fault = (part.strip().lower() for part in item.partition("="))
+        if not sep or not device or not fault:
+            raise ValueError(f"expected device=fault, got {item!r}")
+        faults[device] = fault
+    return types.MappingProxyType(faults)
 
 
 def _text(text: str) -> str:
@@ -160,26 +169,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "virtual_faults",
         "",
-        parse_fault_spec,
+        _device_faults,
         "faults to inject on the virtual board, e.g. `bme280=absent,pms5003=corrupt`",
     ),
     Setting("serial_device", "/dev/serial0", _text, "serial port of the PMS5003 on the real board"),
     Setting(
         "i2c_sensors",
         "aht10@0x38,bmp280@0x77",
-        _i2c_sensors,
+        parse_i2c_sensors,
         "extra I2C sensors, `kind@address[:bus]`, comma separated; empty for none",
     ),
     Setting(
         "groups",
-        "weather,gas,particulates,i2c",
+        "all",
         _groups,
-        "sensor groups to poll; the others are reported as disabled (e.g. no PMS5003 attached)",
+        "sensor groups to poll, comma separated, or `all`; the others are reported as disabled "
+        "(e.g. no PMS5003 attached)",
     ),
-    Setting("weather_interval", "2", _seconds(0.1, 3600), "seconds between BME280/LTR559 polls"),
-    Setting("gas_interval", "2", _seconds(0.1, 3600), "seconds between MICS6814 polls"),
-    Setting("particulates_interval", "2", _seconds(0.1, 3600), "seconds between PMS5003 reads"),
-    Setting("i2c_interval", "5", _seconds(0.1, 3600), "seconds between extra I2C sensor polls"),
     Setting(
         "read_timeout",
         "10",
@@ -206,30 +212,75 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
-Settings = dataclasses.make_dataclass(
-    "Settings",
-    [(s.field, Any) for s in SETTINGS],
-    frozen=True,
-    namespace={"__doc__": "Parsed settings, one attribute per ``ENVIRO_*`` variable."},
-)
+INTERVAL_LIMITS = (0.1, 3600.0)
+
+
+def interval_settings() -> tuple[Setting, ...]:
+    """``ENVIRO_<GROUP>_INTERVAL`` for every declared group, with the group's default."""
+    kinds = registry.kinds()
+    settings = []
+    for name, group in registry.groups().items():
+        parts = [kind.kind.upper() for kind in kinds.values() if kind.group == name]
+        what = f" ({'/'.join(parts)})" if parts and name != "i2c" else ""
+        settings.append(
+            Setting(
+                f"{name}_interval",
+                f"{group.interval:g}",
+                _seconds(*INTERVAL_LIMITS),
+                f"seconds between polls of the {name} group{what}",
+            )
+        )
+    return tuple(settings)
+
+
+def all_settings() -> tuple[Setting, ...]:
+    """Every setting the service reads, the group intervals after the others."""
+    return (*SETTINGS, *interval_settings())
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Parsed settings, one attribute per ``ENVIRO_*`` variable (intervals by group)."""
+
+    host: str
+    port: int
+    threads: int
+    board: str
+    log_level: str
+    max_body_bytes: int
+    trust_proxy: int
+    api_token: str | None
+    virtual_seed: int
+    virtual_faults: Mapping[str, str]
+    serial_device: str
+    i2c_sensors: tuple[I2CSensorSpec, ...]
+    groups: tuple[str, ...]
+    read_timeout: float
+    gas_warmup: float
+    temperature_factor: float
+    lcd: str
+    #: Seconds between polls, by group name (``ENVIRO_<GROUP>_INTERVAL``).
+    intervals: Mapping[str, float]
 
 
 def load_settings(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
-) -> Any:
+) -> Settings:
     """Parse settings from ``environ`` (default: ``os.environ``).
 
-    ``overrides`` holds already-parsed values by field name (tests use it).
-    Raises SettingsError with one line naming the variable and the problem.
+    ``overrides`` holds already-parsed values by field name, and group
+    intervals as ``<group>_interval`` (tests use it). Raises SettingsError
+    with one line naming the variable and the problem.
     """
     environ = os.environ if environ is None else environ
     overrides = dict(overrides or {})
-    known = {s.field for s in SETTINGS}
+    every = all_settings()
+    known = {s.field for s in every} | {"intervals"}
     unknown = set(overrides) - known
     if unknown:
         raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-    values = {}
-    for setting in SETTINGS:
+    values: dict[str, Any] = {}
+    for setting in every:
         if setting.field in overrides:
             values[setting.field] = overrides[setting.field]
             continue
@@ -238,4 +289,6 @@ def load_settings(
             values[setting.field] = setting.parse(raw)
         except ValueError as err:
             raise SettingsError(f"{setting.env}: {err}") from None
-    return Settings(**values)
+    intervals = {s.field.removesuffix("_interval"): values.pop(s.field) for s in interval_settings()}
+    intervals.update(overrides.get("intervals", {}))
+    return Settings(**values, intervals=types.MappingProxyType(intervals))

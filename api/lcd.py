@@ -86,7 +86,8 @@ def _json_fields(text: str, is_form: bool) -> dict:
         if is_form:
             raise Rejected(415, f"form data is not accepted; {ACCEPTED}") from None
         message = getattr(err, "msg", str(err))
-        where = f" at line {err.lineno} column {err.colno}" if hasattr(err, "lineno") else ""
+        lineno, colno = getattr(err, "lineno", None), getattr(err, "colno", None)
+        where = f" at line {lineno} column {colno}" if lineno is not None else ""
         raise Rejected(400, f"invalid JSON: {message}{where}") from None
     if not isinstance(fields, dict):
         raise Rejected(400, f'the JSON body must be an object like {{"message": "hi"}}, not {_kind(fields)}')

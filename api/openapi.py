@@ -3,8 +3,8 @@
 flasgger collects each operation from the YAML after ``---`` in its route's
 docstring. This module supplies what those operations refer to: the error
 answers, the LCD's request and answer, the service's own routes, and (from
-``api.sensor_schemas``) the sensor schemas generated from the retrievers'
-``Field`` declarations.
+``api.sensor_schemas``) the sensor schemas generated from the sensor kinds'
+declarations.
 
 The Swagger UI page and its assets come from the installed flasgger package,
 never a CDN (a Pi is often offline; ``templates/flasgger/head.html`` drops
@@ -22,8 +22,16 @@ from flask import Flask, request
 from PIL import ImageColor
 
 from api.lcd import MAX_MESSAGE_CHARACTERS
-from api.sensor_schemas import json_object, json_response, ref, result, sensor_responses, sensor_schemas
-from retrievers import Group
+from api.sensor_schemas import (
+    json_object,
+    json_response,
+    ref,
+    result,
+    sensor_parameters,
+    sensor_responses,
+    sensor_schemas,
+)
+from retrievers.config import GroupConfig
 from version import SERVICE, VERSION
 
 DOCS_ROUTE = "/api/docs"
@@ -88,7 +96,7 @@ ERROR_RESPONSES = {
         headers={"WWW-Authenticate": {"schema": {"type": "string"}, "example": f'Bearer realm="{SERVICE}"'}},
     ),
     "NotFound": error_response(
-        404, "No sensor of that name.", "no I2C sensor named 'sht31' (known: aht10, bmp280)"
+        404, "No sensor of that name.", "no sensor named 'sht31' in the i2c group (known: aht10, bmp280)"
     ),
     "PayloadTooLarge": error_response(
         413,
@@ -107,6 +115,12 @@ ERROR_RESPONSES = {
         "No valid reading yet: the reason per sensor (absent, failing, warming up), or the group is disabled.",
         "no valid reading from the weather group yet (bme280: failing, OSError: [Errno 121] "
         "Remote I/O error; ltr559: starting, no reading yet)",
+        headers={
+            "Retry-After": {
+                "schema": {"type": "integer", "minimum": 1},
+                "description": "Seconds to wait before asking again.",
+            }
+        },
     ),
     "LcdUnavailable": error_response(
         503,
@@ -207,6 +221,31 @@ LCD_DRAWN_EXAMPLE = {
 # -- the service ---------------------------------------------------------------
 
 
+_OUTPUT = json_object(
+    {
+        "up": {"type": "boolean", "description": "Delivering: not failing, not stuck."},
+        "connected": {"type": "boolean", "description": "Able to reach its destination now."},
+        "queued": {"type": "integer", "minimum": 0, "description": "Records waiting."},
+        "sent": {"type": "integer", "minimum": 0, "description": "Records delivered."},
+        "dropped": {
+            "type": "object",
+            "additionalProperties": {"type": "integer", "minimum": 0},
+            "description": "Records lost, by reason (queue_full, error, shutdown).",
+        },
+        "last_sent": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When it last delivered a record (UTC); absent before the first.",
+        },
+        "last_error": {
+            "type": "string",
+            "description": "Its last error, kept after it recovers (`up` says whether it has).",
+        },
+    },
+    ["up", "connected", "queued", "sent", "dropped"],
+)
+
+
 def _service_schemas() -> dict[str, Any]:
     link = {"type": "string", "description": "A path on this server."}
     links = ["sensors", "metrics", "health", "docs", "lcd"]
@@ -223,6 +262,9 @@ def _service_schemas() -> dict[str, Any]:
             )
         ),
         "Health": result(json_object({"status": {"type": "string", "enum": ["ok"]}}, ["status"])),
+        "Outputs": result(
+            json_object({"outputs": {"type": "object", "additionalProperties": _OUTPUT}}, ["outputs"])
+        ),
     }
 
 
@@ -272,23 +314,30 @@ def _service_responses() -> dict[str, Any]:
             "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
         },
         "LcdDrawn": json_response("What was drawn.", ref("schemas", "LcdDrawn"), LCD_DRAWN_EXAMPLE),
+        "Outputs": json_response(
+            "Each output's health.",
+            ref("schemas", "Outputs"),
+            {
+                "result": {
+                    "outputs": {
+                        "http": {
+                            "up": True,
+                            "connected": True,
+                            "queued": 0,
+                            "sent": 1520,
+                            "dropped": {"queue_full": 0, "error": 0, "shutdown": 0},
+                            "last_sent": "2026-01-15T08:30:00.123Z",
+                        }
+                    }
+                }
+            },
+        ),
     }
 
 
-def build_template(groups: list[Group]) -> dict[str, Any]:
+def build_template(groups: list[GroupConfig]) -> dict[str, Any]:
     """Everything in the spec but the operations, which come from the routes' docstrings."""
     responses = {**sensor_responses(groups), **_service_responses(), **ERROR_RESPONSES}
-    i2c = next((group for group in groups if group.name == "i2c"), None)
-    names = [reader.name for reader in i2c.readers] if i2c else []
-    name_parameter = {
-        "name": "name",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string"},
-        "description": "A sensor from ENVIRO_I2C_SENSORS; here: " + (", ".join(names) or "none configured"),
-    }
-    if names:
-        name_parameter["example"] = names[0]
     return {
         "info": {"title": f"{SERVICE} API", "version": VERSION, "description": DESCRIPTION},
         "tags": TAGS,
@@ -296,7 +345,7 @@ def build_template(groups: list[Group]) -> dict[str, Any]:
             "schemas": {**sensor_schemas(groups), **LCD_SCHEMAS, **_service_schemas()},
             "responses": responses,
             "requestBodies": {"LcdMessage": LCD_REQUEST},
-            "parameters": {"I2cSensorName": name_parameter},
+            "parameters": sensor_parameters(groups),
             "securitySchemes": {
                 "apiToken": {
                     "type": "http",
@@ -344,5 +393,5 @@ def init_docs(app: Flask, service: Any) -> Swagger:
         # written out as Python's None, a script error.
         "auth": {},
     }
-    template = build_template(list(service.collector.groups.values()))
+    template = build_template(service.groups)
     return _Docs(app, config=config, template=template, sanitizer=_summary_text)

@@ -1,4 +1,4 @@
-"""OpenAPI schemas of the sensor routes, generated from the retrievers' ``Field`` declarations.
+"""OpenAPI schemas of the sensor routes, generated from the sensor kinds' declarations.
 
 Each value's key, datasheet range, meaning and example come from the same
 declaration the collector validates against, so a declared field is
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from retrievers import Group
-from retrievers.base import Field, SensorReader
+from api.sensors import group_response_name, parameter_name, sensor_response_name
+from records import STATUSES
+from retrievers.base import Field
+from retrievers.config import GroupConfig, Sensor
 
 # The statuses api/sensors.py reports (see docs/architecture.md, "Statuses").
-SENSOR_STATUSES = ["ok", "stale", "warming-up", "failing", "starting"]
-GROUP_STATUSES = ["ok", "degraded", "failing", "stale", "warming-up", "starting"]
+SENSOR_STATUSES = list(STATUSES)
+GROUP_STATUSES = ["ok", "degraded", *(status for status in STATUSES if status != "ok")]
 EXAMPLE_TIME = "2026-01-15T08:30:00.123Z"
 
 
@@ -81,7 +83,7 @@ def field_schema(field: Field, sensor: str) -> dict[str, Any]:
     }
 
 
-def values_schema(reader: SensorReader) -> dict[str, Any]:
+def values_schema(reader: Sensor) -> dict[str, Any]:
     return json_object(
         {field.key: field_schema(field, reader.name) for field in reader.fields},
         [field.key for field in reader.fields if not field.optional],
@@ -90,7 +92,7 @@ def values_schema(reader: SensorReader) -> dict[str, Any]:
     )
 
 
-def _sensor_properties(reader: SensorReader) -> dict[str, Any]:
+def _sensor_properties(reader: Sensor) -> dict[str, Any]:
     return {
         "status": {"type": "string", "enum": SENSOR_STATUSES},
         "description": {"type": "string", "example": reader.description},
@@ -105,12 +107,12 @@ def _sensor_properties(reader: SensorReader) -> dict[str, Any]:
     }
 
 
-def sensor_schema(reader: SensorReader) -> dict[str, Any]:
+def sensor_schema(reader: Sensor) -> dict[str, Any]:
     """A sensor in a group's answer; ``time`` to ``values`` appear once it has read."""
     return json_object(_sensor_properties(reader), ["status", "description"])
 
 
-def sensor_example(reader: SensorReader) -> dict[str, Any]:
+def sensor_example(reader: Sensor) -> dict[str, Any]:
     return {
         "status": "ok",
         "description": reader.description,
@@ -124,8 +126,8 @@ def sensor_example(reader: SensorReader) -> dict[str, Any]:
 # -- groups and the index ----------------------------------------------------------
 
 
-def group_schema(group: Group) -> dict[str, Any]:
-    names = [reader.name for reader in group.readers]
+def group_schema(group: GroupConfig) -> dict[str, Any]:
+    names = [reader.name for reader in group.sensors]
     sensors = json_object({name: ref("schemas", schema_name(name, "Sensor")) for name in names}, names)
     return result(
         json_object(
@@ -139,25 +141,21 @@ def group_schema(group: Group) -> dict[str, Any]:
     )
 
 
-def i2c_sensor_schema(readers: list[SensorReader]) -> dict[str, Any]:
-    """``/api/sensors/i2c/{name}``: the named sensor, by itself."""
+def one_sensor_schema(sensors: tuple[Sensor, ...]) -> dict[str, Any]:
+    """``/api/sensors/<group>/{name}``: the named sensor, by itself."""
     choices = [
         json_object(
-            {"sensor": {"type": "string", "enum": [reader.name]}, **_sensor_properties(reader)},
+            {"sensor": {"type": "string", "enum": [sensor.name]}, **_sensor_properties(sensor)},
             ["sensor", "status", "description"],
         )
-        for reader in readers
+        for sensor in sensors
     ]
     if not choices:
-        return result({"type": "object", "description": "No extra I2C sensors are configured."})
+        return result({"type": "object", "description": "No sensors are configured in this group."})
     return result(choices[0] if len(choices) == 1 else {"oneOf": choices})
 
 
-def group_response_name(group: str) -> str:
-    return schema_name(group, "Readings")
-
-
-def sensor_responses(groups: list[Group]) -> dict[str, Any]:
+def sensor_responses(groups: list[GroupConfig]) -> dict[str, Any]:
     """The answers of the sensor routes, each with an example built from the fields'."""
     responses = {
         "SensorIndex": json_response(
@@ -169,7 +167,7 @@ def sensor_responses(groups: list[Group]) -> dict[str, Any]:
             "result": {
                 "group": group.name,
                 "status": "ok",
-                "sensors": {reader.name: sensor_example(reader) for reader in group.readers},
+                "sensors": {sensor.name: sensor_example(sensor) for sensor in group.sensors},
             }
         }
         responses[group_response_name(group.name)] = json_response(
@@ -177,16 +175,35 @@ def sensor_responses(groups: list[Group]) -> dict[str, Any]:
             ref("schemas", schema_name(group.name, "Group")),
             example,
         )
-    i2c = next((group for group in groups if group.name == "i2c"), None)
-    readers = i2c.readers if i2c else []
-    example = {"result": {"sensor": readers[0].name, **sensor_example(readers[0])}} if readers else None
-    responses["I2cSensorReading"] = json_response(
-        "The latest reading of the named sensor.", ref("schemas", "I2cSensor"), example
-    )
+        first = group.sensors[0] if group.sensors else None
+        one = {"result": {"sensor": first.name, **sensor_example(first)}} if first else None
+        responses[sensor_response_name(group.name)] = json_response(
+            "The latest reading of the named sensor.",
+            ref("schemas", schema_name(group.name, "SensorAnswer")),
+            one,
+        )
     return responses
 
 
-def _index_schema(groups: list[Group]) -> dict[str, Any]:
+def sensor_parameters(groups: list[GroupConfig]) -> dict[str, Any]:
+    """The ``name`` path parameter of each group's one-sensor route."""
+    parameters = {}
+    for group in groups:
+        names = [sensor.name for sensor in group.sensors]
+        parameter: dict[str, Any] = {
+            "name": "name",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": f"A sensor of the {group.name} group; here: " + (", ".join(names) or "none"),
+        }
+        if names:
+            parameter["example"] = names[0]
+        parameters[parameter_name(group.name)] = parameter
+    return parameters
+
+
+def _index_schema(groups: list[GroupConfig]) -> dict[str, Any]:
     sensor = json_object(
         {"status": {"type": "string", "enum": SENSOR_STATUSES}, "reason": {"type": "string"}}, ["status"]
     )
@@ -206,7 +223,7 @@ def _index_schema(groups: list[Group]) -> dict[str, Any]:
     return result(json_object({"groups": json_object(entries, list(entries))}, ["groups"]))
 
 
-def _index_example(groups: list[Group]) -> dict[str, Any]:
+def _index_example(groups: list[GroupConfig]) -> dict[str, Any]:
     return {
         "result": {
             "groups": {
@@ -214,7 +231,7 @@ def _index_example(groups: list[Group]) -> dict[str, Any]:
                     "route": group.route,
                     "interval_seconds": group.interval,
                     "status": "ok",
-                    "sensors": {reader.name: {"status": "ok"} for reader in group.readers},
+                    "sensors": {reader.name: {"status": "ok"} for reader in group.sensors},
                 }
                 for group in groups
             }
@@ -222,15 +239,14 @@ def _index_example(groups: list[Group]) -> dict[str, Any]:
     }
 
 
-def sensor_schemas(groups: list[Group]) -> dict[str, Any]:
+def sensor_schemas(groups: list[GroupConfig]) -> dict[str, Any]:
     """Every sensor's values and answer, every group's answer, and the index."""
     schemas: dict[str, Any] = {}
     for group in groups:
-        for reader in group.readers:
+        for reader in group.sensors:
             schemas[schema_name(reader.name, "Values")] = values_schema(reader)
             schemas[schema_name(reader.name, "Sensor")] = sensor_schema(reader)
         schemas[schema_name(group.name, "Group")] = group_schema(group)
-    i2c = next((group for group in groups if group.name == "i2c"), None)
-    schemas["I2cSensor"] = i2c_sensor_schema(i2c.readers if i2c else [])
+        schemas[schema_name(group.name, "SensorAnswer")] = one_sensor_schema(group.sensors)
     schemas["SensorIndex"] = _index_schema(groups)
     return schemas

@@ -1,52 +1,61 @@
 """``/api/sensors/*``: the cached readings, by group and by sensor.
 
-Every answer comes from the collector's cache; a group that has never
-produced a valid reading answers 503 with the reason, never zeros.
+The routes follow from the declared groups: ``/api/sensors/<group>`` (and
+its aliases) and ``/api/sensors/<group>/<name>`` for every group. Every
+answer comes from the HTTP output's cache; a group that has never produced
+a valid reading answers 503 with the reason, never zeros.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
+from collections.abc import Callable
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from api.errors import error_response
-
-blueprint = Blueprint("sensors", __name__, url_prefix="/api/sensors")
+from outputs.latest import LatestStore, SensorView
+from retrievers.config import GroupConfig
 
 # A group's status from its sensors', worst first after the mixed case.
-_GROUP_PRECEDENCE = ("failing", "stale", "warming-up", "starting")
+_GROUP_PRECEDENCE = ("failing", "stale", "warming-up", "paused", "starting")
+# Seconds a client is asked to wait before asking again after a 503.
+RETRY_AFTER_SECONDS = 10
 
 
-def _service():
-    return current_app.extensions["enviro"]
+def _latest() -> LatestStore:
+    return current_app.extensions["enviro"].latest
+
+
+def _groups() -> dict[str, GroupConfig]:
+    return {group.name: group for group in current_app.extensions["enviro"].groups}
 
 
 # A reading's time is formatted for every request that shows it; it only
 # changes once per poll.
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def _iso(timestamp: float) -> str:
     moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def sensor_body(sensor) -> dict:
+def sensor_body(sensor: SensorView) -> dict:
     """One sensor as JSON: status, time, age, stale flag and its values."""
-    body = {"status": sensor.status, "description": sensor.description}
-    if sensor.values is not None:
+    body: dict = {"status": sensor.status, "description": sensor.description}
+    if sensor.values is not None and sensor.wall_time is not None and sensor.age_seconds is not None:
         body.update(
             time=_iso(sensor.wall_time),
             age_seconds=round(sensor.age_seconds, 3),
             stale=sensor.stale,
-            values=sensor.values,
+            values=dict(sensor.values),
         )
     if sensor.reason:
         body["reason"] = sensor.reason
     return body
 
 
-def group_status(sensors: list) -> str:
+def group_status(sensors: list[SensorView]) -> str:
     statuses = {sensor.status for sensor in sensors}
     if statuses == {"ok"}:
         return "ok"
@@ -55,22 +64,18 @@ def group_status(sensors: list) -> str:
     return next((status for status in _GROUP_PRECEDENCE if status in statuses), "starting")
 
 
-def _group_sensors(name: str) -> list:
-    return list(_service().collector.snapshot(name).values())
+def _unavailable(message: str) -> Response:
+    return error_response(503, message, [("Retry-After", str(RETRY_AFTER_SECONDS))])
 
 
-def _unavailable(group, sensors):
+def group_answer(name: str) -> Response:
+    group = _groups()[name]
     if not group.enabled:
-        return error_response(503, f"the {group.name} group is disabled (ENVIRO_GROUPS)")
-    reasons = "; ".join(f"{s.name}: {s.status}, {s.reason}" for s in sensors)
-    return error_response(503, f"no valid reading from the {group.name} group yet ({reasons})")
-
-
-def group_answer(name: str):
-    group = _service().collector.groups[name]
-    sensors = _group_sensors(name)
-    if not group.enabled or all(sensor.values is None for sensor in sensors):
-        return _unavailable(group, sensors)
+        return _unavailable(f"the {name} group is disabled ({group.disabled_reason})")
+    sensors = _latest().views(name)
+    if all(sensor.values is None for sensor in sensors):
+        reasons = "; ".join(f"{s.name}: {s.status}, {s.reason}" for s in sensors)
+        return _unavailable(f"no valid reading from the {name} group yet ({reasons})")
     return jsonify(
         {
             "result": {
@@ -82,24 +87,35 @@ def group_answer(name: str):
     )
 
 
-@blueprint.get("")
-def index():
+def sensor_answer(group_name: str, name: str) -> Response:
+    group = _groups()[group_name]
+    known = [sensor.name for sensor in group.sensors]
+    if name not in known:
+        listed = ", ".join(known) or "none configured"
+        return error_response(404, f"no sensor named {name!r} in the {group_name} group (known: {listed})")
+    if not group.enabled:
+        return _unavailable(f"the {group_name} group is disabled ({group.disabled_reason})")
+    sensor = _latest().view(name)
+    if sensor.values is None:
+        return _unavailable(f"no valid reading from {name} yet: {sensor.status}, {sensor.reason}")
+    return jsonify({"result": {"sensor": name, **sensor_body(sensor)}})
+
+
+def index() -> Response:
     """The sensor groups: each one's route, polling interval and status.
     ---
     tags: [sensors]
     responses:
       200: {$ref: "#/components/responses/SensorIndex"}
     """
-    collector = _service().collector
+    latest = _latest()
     groups = {}
-    for name, group in collector.groups.items():
-        sensors = _group_sensors(name)
-        entry = {"route": group.route, "interval_seconds": group.interval}
+    for name, group in _groups().items():
+        entry: dict = {"route": group.route, "interval_seconds": group.interval}
         if not group.enabled:
-            entry.update(
-                status="disabled", reason="not in ENVIRO_GROUPS" if group.readers else "no sensors listed"
-            )
+            entry.update(status="disabled", reason=group.disabled_reason)
         else:
+            sensors = latest.views(name)
             entry["status"] = group_status(sensors)
             entry["sensors"] = {
                 s.name: {"status": s.status, **({"reason": s.reason} if s.reason else {})} for s in sensors
@@ -108,76 +124,64 @@ def index():
     return jsonify({"result": {"groups": groups}})
 
 
-@blueprint.get("/weather")
-def weather():
-    """BME280 temperature (raw and CPU-heat compensated), pressure, humidity; LTR559 light and proximity.
-    ---
-    tags: [sensors]
-    responses:
-      200: {$ref: "#/components/responses/WeatherReadings"}
-      503: {$ref: "#/components/responses/SensorsUnavailable"}
-    """
-    return group_answer("weather")
+def _group_view(group: GroupConfig) -> Callable[[], Response]:
+    def view() -> Response:
+        return group_answer(group.name)
+
+    summary = group.description
+    if group.aliases:
+        summary += "\n\nAlso answered at " + ", ".join(f"`{r}`" for r in group.routes[1:]) + "."
+    # flasgger reads the operation from the YAML after "---" in the docstring.
+    view.__doc__ = f"""{summary}
+---
+tags: [sensors]
+responses:
+  200: {{$ref: "#/components/responses/{group_response_name(group.name)}"}}
+  503: {{$ref: "#/components/responses/SensorsUnavailable"}}
+"""
+    return view
 
 
-@blueprint.get("/gas")
-def gas():
-    """MICS6814 oxidising, reducing and NH3 sensing resistances.
+def _sensor_view(group: GroupConfig) -> Callable[[str], Response]:
+    def view(name: str) -> Response:
+        return sensor_answer(group.name, name)
 
-    503 while the heater warms up (ENVIRO_GAS_WARMUP).
-    ---
-    tags: [sensors]
-    responses:
-      200: {$ref: "#/components/responses/GasReadings"}
-      503: {$ref: "#/components/responses/SensorsUnavailable"}
-    """
-    return group_answer("gas")
-
-
-# "pollution" is the original service's name for the route; both are served.
-@blueprint.get("/pollution")
-@blueprint.get("/particulates")
-def pollution():
-    """PMS5003 particulate mass (PM1, PM2.5, PM10; standard and atmospheric) and particle counts.
-
-    /api/sensors/pollution and /api/sensors/particulates answer the same.
-    ---
-    tags: [sensors]
-    responses:
-      200: {$ref: "#/components/responses/ParticulatesReadings"}
-      503: {$ref: "#/components/responses/SensorsUnavailable"}
-    """
-    return group_answer("particulates")
+    view.__doc__ = f"""One sensor of the {group.name} group, by name.
+---
+tags: [sensors]
+parameters:
+  - $ref: "#/components/parameters/{parameter_name(group.name)}"
+responses:
+  200: {{$ref: "#/components/responses/{sensor_response_name(group.name)}"}}
+  404: {{$ref: "#/components/responses/NotFound"}}
+  503: {{$ref: "#/components/responses/SensorsUnavailable"}}
+"""
+    return view
 
 
-@blueprint.get("/i2c")
-def i2c():
-    """The extra I2C sensors of ENVIRO_I2C_SENSORS (by default an AHT10 and a BMP280).
-    ---
-    tags: [sensors]
-    responses:
-      200: {$ref: "#/components/responses/I2cReadings"}
-      503: {$ref: "#/components/responses/SensorsUnavailable"}
-    """
-    return group_answer("i2c")
+def group_response_name(group: str) -> str:
+    return group[:1].upper() + group[1:] + "Readings"
 
 
-@blueprint.get("/i2c/<name>")
-def i2c_sensor(name: str):
-    """One extra I2C sensor, by name.
-    ---
-    tags: [sensors]
-    parameters:
-      - $ref: "#/components/parameters/I2cSensorName"
-    responses:
-      200: {$ref: "#/components/responses/I2cSensorReading"}
-      404: {$ref: "#/components/responses/NotFound"}
-      503: {$ref: "#/components/responses/SensorsUnavailable"}
-    """
-    sensor = next((s for s in _group_sensors("i2c") if s.name == name), None)
-    if sensor is None:
-        known = ", ".join(s.name for s in _group_sensors("i2c")) or "none configured"
-        return error_response(404, f"no I2C sensor named {name!r} (known: {known})")
-    if sensor.values is None:
-        return error_response(503, f"no valid reading from {name} yet: {sensor.status}, {sensor.reason}")
-    return jsonify({"result": {"sensor": name, **sensor_body(sensor)}})
+def sensor_response_name(group: str) -> str:
+    return group[:1].upper() + group[1:] + "SensorReading"
+
+
+def parameter_name(group: str) -> str:
+    return group[:1].upper() + group[1:] + "SensorName"
+
+
+def make_blueprint(groups: list[GroupConfig]) -> Blueprint:
+    """The routes of these groups: one per group (and alias), one per group's sensor."""
+    blueprint = Blueprint("sensors", __name__, url_prefix="/api/sensors")
+    blueprint.add_url_rule("", "index", index, methods=["GET"])
+    for group in groups:
+        view = _group_view(group)
+        for route in group.routes:
+            blueprint.add_url_rule(
+                route.removeprefix("/api/sensors"), f"group_{group.name}", view, methods=["GET"]
+            )
+        blueprint.add_url_rule(
+            f"/{group.name}/<name>", f"sensor_{group.name}", _sensor_view(group), methods=["GET"]
+        )
+    return blueprint

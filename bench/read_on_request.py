@@ -26,9 +26,10 @@ import pms5003
 from flask import Flask, jsonify
 
 from hardware.virtual import VirtualBoard
-from retrievers.gas import CHANNELS, GAIN, resistance
+from retrievers.mics6814 import CHANNELS, GAIN, resistance
 
-board = VirtualBoard(seed=1)
+# The bus takes its wire time here, as a real 100 kHz bus would.
+board = VirtualBoard(seed=1, wire_time=True)
 bus = board.i2c_bus(1)
 weather_sensor = bme280.BME280(i2c_addr=0x76, i2c_dev=bus)
 weather_sensor.setup()

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from hardware.virtual import VirtualBoard  # noqa: E402
 from hardware.virtual.faults import DEVICE_FAULTS  # noqa: E402
+from settings import load_settings  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
 ROUTES = [
@@ -65,9 +66,8 @@ def main() -> None:
     # One line per request would drown the figures.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     board = VirtualBoard(seed=args.seed)
-    app = create_app(
-        {"hardware": board, "start": True, "weather_interval": 1.0, "gas_interval": 1.0, "gas_warmup": 0.0}
-    )
+    settings = load_settings({}, overrides={"weather_interval": 1.0, "gas_interval": 1.0, "gas_warmup": 0.0})
+    app = create_app(settings, board=board, start=True)
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 from hardware.board import Board
 
@@ -27,7 +28,7 @@ def board_kind(choice: str, exists: Callable[[str], bool] = os.path.exists) -> s
     return "real" if exists(REAL_BUS_DEVICE) else "virtual"
 
 
-def open_board(settings) -> Board:
+def open_board(settings: Any) -> Board:
     """Open the board the settings ask for and log which one it is."""
     kind = board_kind(settings.board)
     reason = (
@@ -43,3 +44,22 @@ def open_board(settings) -> Board:
     from hardware.virtual import VirtualBoard
 
     return VirtualBoard.from_settings(settings)
+
+
+def check_settings(settings: Any) -> None:
+    """Stop start-up on board settings the chosen board cannot use (one line, naming the setting).
+
+    The virtual board's faults are checked by the virtual board itself, so
+    the settings never need the emulator; nothing is imported for a real
+    board without faults. Raises ``hardware.virtual.faults.FaultSpecError``
+    (a ValueError) whose message starts with the setting's name.
+    """
+    if not settings.virtual_faults:
+        return
+    from hardware.virtual.faults import FaultSpecError, parse_fault_spec
+
+    spec = ",".join(f"{device}={fault}" for device, fault in settings.virtual_faults.items())
+    try:
+        parse_fault_spec(spec)
+    except FaultSpecError as err:
+        raise FaultSpecError(f"ENVIRO_VIRTUAL_FAULTS: {err}") from None

@@ -1,9 +1,14 @@
-"""The interface every board offers to the retrievers and the LCD."""
+"""The interface every board offers to the sensor readers and the LCD."""
 
 from __future__ import annotations
 
 import abc
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
+# An emulated I2C chip for the virtual board: a factory ``(board, address)
+# -> chip``, or its import string "package.module:name", imported on use.
+ChipEmulation: TypeAlias = str | Callable[[Any, int], Any]
 
 # Pins the drivers need, named by what they do. The numbers are the BCM GPIO
 # lines the Enviro+ wires them to (Pimoroni's schematic).
@@ -24,6 +29,17 @@ class Board(abc.ABC):
     @abc.abstractmethod
     def i2c_bus(self, number: int = 1) -> Any:
         """An smbus2.SMBus-like object for I2C bus ``number``."""
+
+    def provide_i2c_chip(  # noqa: B027 - a real board has its real chips already
+        self, emulation: ChipEmulation, address: int, bus: int = 1
+    ) -> None:
+        """Make sure a chip answers at ``address`` on I2C bus ``bus``.
+
+        A reader calls this before it opens its part, naming the emulation
+        that stands in for it. A real board does nothing: the part is wired
+        or it is not, and the reader finds out. The virtual board attaches
+        ``emulation`` there unless a chip is there already.
+        """
 
     @abc.abstractmethod
     def driver_pin(self, name: str) -> Any:

@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 import smbus2
-import st7735
+import st7735  # type: ignore[import-untyped]
 
 from hardware.board import PINS, Board
 
@@ -47,7 +47,7 @@ class SerialisedBus:
     threads, all on bus 1.
     """
 
-    def __init__(self, bus) -> None:
+    def __init__(self, bus: Any) -> None:
         self._bus = bus
         self._lock = threading.RLock()
 
@@ -68,7 +68,7 @@ class RealBoard(Board):
 
     kind = "real"
 
-    def __init__(self, settings, *, thermal_zone: str = THERMAL_ZONE) -> None:
+    def __init__(self, settings: Any, *, thermal_zone: str = THERMAL_ZONE) -> None:
         self._settings = settings
         self._thermal_zone = thermal_zone
         self._buses: dict[int, SerialisedBus] = {}

@@ -10,12 +10,16 @@ Operating range -40..85 C, 0..100 %RH.
 
 from __future__ import annotations
 
-import time
+from typing import TYPE_CHECKING, Any
 
 from smbus2 import i2c_msg
 
 from retrievers import quantities
 from retrievers.base import SensorReader
+from retrievers.registry import SensorKind, register_kind
+
+if TYPE_CHECKING:
+    from hardware.board import Board
 
 INITIALISE = (0xE1, 0x08, 0x00)
 TRIGGER = (0xAC, 0x33, 0x00)
@@ -42,35 +46,28 @@ def decode(frame: bytes) -> tuple[float, float]:
 class AHT10Reader(SensorReader):
     """One triggered measurement per poll."""
 
-    description = "Aosong AHT10 temperature and humidity"
-    fields = (quantities.temperature(), quantities.humidity())
+    _bus: Any = None
 
-    def __init__(self, name: str = "aht10", address: int = 0x38, bus: int = 1, sleep=time.sleep) -> None:
-        self.name = name
-        self.address = address
-        self.bus_number = bus
-        self._sleep = sleep
-        self._bus = None
-
-    def open(self, board) -> None:
-        bus = board.i2c_bus(self.bus_number)
+    def open(self, board: Board) -> None:
+        bus = board.i2c_bus(self.sensor.bus)
         bus.i2c_rdwr(i2c_msg.write(self.address, [SOFT_RESET]))
-        self._sleep(0.02)  # soft reset takes up to 20 ms
+        self.clock.sleep(0.02)  # soft reset takes up to 20 ms
         bus.i2c_rdwr(i2c_msg.write(self.address, INITIALISE))
-        self._sleep(0.01)
+        self.clock.sleep(0.01)
         if not self._status(bus) & STATUS_CALIBRATED:
             raise AHT10Error(f"AHT10 at 0x{self.address:02x} reports no calibration")
         self._bus = bus
 
-    def _status(self, bus) -> int:
+    def _status(self, bus: Any) -> int:
         status = i2c_msg.read(self.address, 1)
         bus.i2c_rdwr(status)
         return bytes(status)[0]
 
     def read(self) -> dict[str, float]:
+        assert self._bus is not None, "read before open"
         self._bus.i2c_rdwr(i2c_msg.write(self.address, TRIGGER))
         for _ in range(BUSY_POLLS):
-            self._sleep(MEASUREMENT_SECONDS)
+            self.clock.sleep(MEASUREMENT_SECONDS)
             frame = i2c_msg.read(self.address, 6)
             self._bus.i2c_rdwr(frame)
             data = bytes(frame)
@@ -84,3 +81,16 @@ class AHT10Reader(SensorReader):
 
     def close(self) -> None:
         self._bus = None
+
+
+KIND = register_kind(
+    SensorKind(
+        kind="aht10",
+        description="Aosong AHT10 temperature and humidity",
+        fields=(quantities.temperature(), quantities.humidity()),
+        group="i2c",
+        reader=AHT10Reader,
+        address=0x38,
+        emulation="hardware.virtual.chips.aht10:emulate",
+    )
+)

@@ -1,6 +1,6 @@
 """What every sensor reader declares and does, and how its values are checked.
 
-A reader owns one chip: it builds the vendor driver on the board's bus
+A reader owns one configured part: it builds the vendor driver on the board's bus
 (``open``), reads one set of values in the units its fields name (``read``)
 and lets go of the driver (``close``). The collector calls these from its
 background threads only; no request handler touches a reader.
@@ -12,7 +12,13 @@ import abc
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from clocks import Clock
+    from hardware.board import Board
+    from retrievers.config import Sensor
+    from settings import Settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +44,12 @@ class Field:
     decimals: int = 2
     #: A typical indoor value, for the API documentation's examples.
     example: float | None = None
+    #: What a consumer such as Home Assistant needs to show the value with no
+    #: per-sensor code: its device class (None where HA has none), the unit
+    #: of the JSON value as HA writes it, and its state class.
+    device_class: str | None = None
+    unit: str | None = None
+    state_class: str = "measurement"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,19 +96,31 @@ COMMON_ERROR_REASONS = ("setup_failed", "timeout", "io_error", "invalid_reading"
 
 
 class SensorReader(abc.ABC):
-    """One chip on the board, read through its vendor driver."""
+    """One configured part, read through its vendor driver.
 
-    #: Every reason this sensor's reads can fail with; counters start at 0.
-    error_reasons: tuple[str, ...] = COMMON_ERROR_REASONS
+    Built by its kind's declaration with the configured sensor (name,
+    address, bus), the settings and the clock; waits go through
+    ``self.clock.sleep`` so tests move time instead of waiting.
+    """
 
-    #: Name used as the ``sensor`` label and in JSON (``bme280``).
-    name: str
-    #: What the chip is, for people reading /api/sensors.
-    description: str
-    fields: tuple[Field, ...]
+    def __init__(self, sensor: Sensor, settings: Settings, clock: Clock) -> None:
+        self.sensor = sensor
+        self.settings = settings
+        self.clock = clock
+
+    @property
+    def name(self) -> str:
+        return self.sensor.name
+
+    @property
+    def address(self) -> int:
+        """The configured I2C address (only for parts on I2C)."""
+        if self.sensor.address is None:
+            raise TypeError(f"{self.sensor.name} is not on I2C")
+        return self.sensor.address
 
     @abc.abstractmethod
-    def open(self, board) -> None:
+    def open(self, board: Board) -> None:
         """Construct the driver on ``board``'s bus and pins; raise if it fails."""
 
     @abc.abstractmethod

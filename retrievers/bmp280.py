@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-import time
+from typing import TYPE_CHECKING, Any
 
 from retrievers import quantities
 from retrievers.base import SensorReader
+from retrievers.registry import SensorKind, register_kind
+
+if TYPE_CHECKING:
+    from hardware.board import Board
 
 CHIP_ID_REGISTER = 0xD0
 CHIP_ID = 0x58
@@ -100,19 +104,11 @@ def compensate_pressure(cal, adc_p: int, t_fine: float) -> float:
 class BMP280Reader(SensorReader):
     """One forced-mode conversion per poll."""
 
-    description = "Bosch BMP280 temperature and pressure"
-    fields = (quantities.temperature(), quantities.pressure())
+    _bus: Any = None
+    _calibration: Calibration | None = None
 
-    def __init__(self, name: str = "bmp280", address: int = 0x77, bus: int = 1, sleep=time.sleep) -> None:
-        self.name = name
-        self.address = address
-        self.bus_number = bus
-        self._sleep = sleep
-        self._bus = None
-        self._calibration: Calibration | None = None
-
-    def open(self, board) -> None:
-        bus = board.i2c_bus(self.bus_number)
+    def open(self, board: Board) -> None:
+        bus = board.i2c_bus(self.sensor.bus)
         chip_id = bus.read_byte_data(self.address, CHIP_ID_REGISTER)
         if chip_id != CHIP_ID:
             hint = " (a BME280: list it as bme280)" if chip_id == BME280_CHIP_ID else ""
@@ -120,17 +116,18 @@ class BMP280Reader(SensorReader):
                 f"chip id 0x{chip_id:02x} at 0x{self.address:02x}, expected 0x{CHIP_ID:02x}{hint}"
             )
         bus.write_byte_data(self.address, RESET_REGISTER, RESET_WORD)
-        self._sleep(0.005)  # start-up time after reset: 2 ms
+        self.clock.sleep(0.005)  # start-up time after reset: 2 ms
         self._calibration = Calibration.from_registers(
             bus.read_i2c_block_data(self.address, CALIBRATION_REGISTER, 24)
         )
         self._bus = bus
 
     def read(self) -> dict[str, float]:
-        bus = self._bus
+        bus, calibration = self._bus, self._calibration
+        assert bus is not None and calibration is not None, "read before open"
         bus.write_byte_data(self.address, CTRL_MEAS_REGISTER, CTRL_MEAS_FORCED)
         for _ in range(BUSY_POLLS):
-            self._sleep(MEASUREMENT_SECONDS)
+            self.clock.sleep(MEASUREMENT_SECONDS)
             if not bus.read_byte_data(self.address, STATUS_REGISTER) & STATUS_MEASURING:
                 break
         else:
@@ -138,9 +135,22 @@ class BMP280Reader(SensorReader):
         data = bus.read_i2c_block_data(self.address, DATA_REGISTER, 6)
         adc_p = (data[0] << 12) | (data[1] << 4) | (data[2] >> 4)
         adc_t = (data[3] << 12) | (data[4] << 4) | (data[5] >> 4)
-        temperature, t_fine = compensate_temperature(self._calibration, adc_t)
-        pascals = compensate_pressure(self._calibration, adc_p, t_fine)
+        temperature, t_fine = compensate_temperature(calibration, adc_t)
+        pascals = compensate_pressure(calibration, adc_p, t_fine)
         return {"temperature_celsius": temperature, "pressure_hectopascals": pascals / 100.0}
 
     def close(self) -> None:
         self._bus = None
+
+
+KIND = register_kind(
+    SensorKind(
+        kind="bmp280",
+        description="Bosch BMP280 temperature and pressure",
+        fields=(quantities.temperature(), quantities.pressure()),
+        group="i2c",
+        reader=BMP280Reader,
+        address=0x77,
+        emulation="hardware.virtual.chips.bmp280:emulate",
+    )
+)

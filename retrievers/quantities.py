@@ -17,6 +17,8 @@ def temperature(low: float = -40.0, high: float = 85.0, example: float = 21.5) -
         "enviro_temperature_celsius",
         "Air temperature as the sensor reads it.",
         example=example,
+        device_class="temperature",
+        unit="°C",
     )
 
 
@@ -30,6 +32,8 @@ def pressure(low: float = 300.0, high: float = 1100.0) -> Field:
         "Barometric pressure (station level, not reduced to sea level).",
         scale=100.0,
         example=1012.4,
+        device_class="atmospheric_pressure",
+        unit="hPa",
     )
 
 
@@ -42,4 +46,6 @@ def humidity(example: float = 45.0) -> Field:
         "Relative humidity as the sensor reads it (0 to 1).",
         scale=0.01,
         example=example,
+        device_class="humidity",
+        unit="%",
     )

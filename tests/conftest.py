@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry
 
-from app import create_app
 from hardware.virtual import ManualClock, VirtualBoard
+from tests.app_support import virtual_app
 from tests.virtual_support import MORNING
 
 
@@ -18,7 +18,7 @@ def registry() -> CollectorRegistry:
 @pytest.fixture
 def app(registry):
     """An app on the virtual board; background work is not started."""
-    return create_app({"board": "virtual", "registry": registry})
+    return virtual_app(registry)
 
 
 @pytest.fixture

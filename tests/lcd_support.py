@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from app import create_app
 from hardware.board import Board
 from hardware.virtual.faults import Faults
 from hardware.virtual.gpio import VirtualGpio
 from hardware.virtual.st7735 import VirtualPanel, open_virtual_st7735
+from tests.app_support import virtual_app
 
 
 class PanelBoard(Board):
@@ -48,7 +48,7 @@ class PanelBoard(Board):
 
 def app_with_panel(board: Board, registry, **settings):
     """An app whose LCD is open on ``board`` (waits for the panel's set-up)."""
-    app = create_app({"board": "virtual", "registry": registry, "hardware": board, **settings})
+    app = virtual_app(registry, board=board, **settings)
     display = app.extensions["enviro"].display
     display.start(board)
     assert display.wait_started(30)

@@ -29,9 +29,10 @@ def wait_until_serving(url: str, process: subprocess.Popen, deadline_seconds: fl
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        # Not listening yet, or still importing on a busy machine.
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {deadline_seconds} s")
 

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from app import create_app
+from tests.app_support import virtual_app
 from tests.openapi_support import app_operations
 from tests.prefix_proxy import prefix_proxy
 from tests.servers import gunicorn_server
@@ -92,7 +92,7 @@ def test_the_docs_page_lists_every_operation_and_tries_one(browser, site, tmp_pa
             )
             for block in page.locator(".opblock").all()
         }
-        assert listed == app_operations(create_app({"board": "virtual"}))
+        assert listed == app_operations(virtual_app())
 
         weather = page.locator(".opblock-get", has=page.locator('[data-path="/api/sensors/weather"]'))
         weather.locator(".opblock-summary").click()

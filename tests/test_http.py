@@ -3,6 +3,7 @@
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.app_support import virtual_app
 from version import VERSION
 
 
@@ -78,9 +79,8 @@ def test_metrics_speaks_openmetrics_when_asked(client):
 
 
 def test_each_app_has_its_own_registry(app, registry):
-    from app import create_app
 
-    other = create_app({"board": "virtual"})
+    other = virtual_app()
     assert other.extensions["enviro"].registry is not registry
 
 
@@ -117,9 +117,8 @@ def _add_probe_routes(app):
 
 
 def test_json_errors_for_body_problems_and_crashes(registry):
-    from app import create_app
 
-    app = create_app({"board": "virtual", "registry": registry, "max_body_bytes": 64})
+    app = virtual_app(registry, max_body_bytes=64)
     _add_probe_routes(app)
     client = app.test_client()
 

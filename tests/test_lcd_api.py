@@ -15,7 +15,7 @@ from PIL import Image
 from prometheus_client import CollectorRegistry
 
 from api.lcd import MAX_MESSAGE_CHARACTERS
-from app import create_app
+from tests.app_support import virtual_app
 from tests.lcd_support import PanelBoard, app_with_panel
 
 fuzz = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -232,7 +232,7 @@ def test_with_the_lcd_off_it_is_left_alone_and_posts_are_503(registry):
 
 
 def test_before_the_service_starts_the_lcd_routes_are_503(registry):
-    client = create_app({"board": "virtual", "registry": registry}).test_client()
+    client = virtual_app(registry).test_client()
     assert "not started" in error_of(client.post("/api/lcd", json={"message": "hi"}), 503)
     error_of(client.get("/api/lcd"), 503)
 

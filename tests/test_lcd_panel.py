@@ -17,10 +17,10 @@ import requests
 from PIL import Image
 
 import lcd.display
-from app import create_app
 from hardware.board import PINS
 from lcd.render import Style, render
 from lcd.startup import startup_message
+from tests.app_support import virtual_app
 from tests.lcd_support import differing_pixels
 from tests.servers import gunicorn_server
 from tests.test_lcd_render import REFERENCE_MESSAGES
@@ -29,15 +29,12 @@ REFERENCE = Path(__file__).parent / "lcd_reference"
 
 
 def started_app(registry, **settings):
-    app = create_app(
-        {
-            "board": "virtual",
-            "registry": registry,
-            "host": "127.0.0.1",
-            "port": 8123,
-            "start": True,
-            **settings,
-        }
+    app = virtual_app(
+        registry,
+        start=True,
+        host="127.0.0.1",
+        port=8123,
+        **settings,
     )
     assert app.extensions["enviro"].display.wait_started(30)
     return app
@@ -106,7 +103,7 @@ def test_get_answers_what_the_panel_holds(service_app):
 
 
 def test_a_post_during_the_panels_set_up_waits_for_it(registry):
-    app = create_app({"board": "virtual", "registry": registry, "start": True})
+    app = virtual_app(registry, start=True)
     try:
         # The driver's set-up sleeps about a second; the request waits for it.
         response = app.test_client().post("/api/lcd", json={"message": "early"})

@@ -9,9 +9,10 @@ import urllib.parse
 import pytest
 
 from api.sensor_schemas import schema_name, sensor_schemas
-from app import create_app
-from retrievers import Group
-from retrievers.base import Field, SensorReader
+from retrievers.base import Field
+from retrievers.config import GroupConfig, Sensor
+from retrievers.registry import SensorKind
+from tests.app_support import virtual_app
 from tests.openapi_support import SpecChecker, app_operations, spec_operations
 from tests.sensor_support import PolledApp
 
@@ -23,8 +24,16 @@ GROUP_ROUTES = {
     "/api/sensors/i2c": "/api/sensors/i2c",
     "/api/sensors/i2c/aht10": "/api/sensors/i2c/{name}",
     "/api/sensors/i2c/bmp280": "/api/sensors/i2c/{name}",
+    "/api/sensors/weather/bme280": "/api/sensors/weather/{name}",
+    "/api/sensors/particulates/pms5003": "/api/sensors/particulates/{name}",
 }
-SERVICE_ROUTES = {"/": "/", "/healthz": "/healthz", "/metrics": "/metrics", "/api/sensors": "/api/sensors"}
+SERVICE_ROUTES = {
+    "/": "/",
+    "/healthz": "/healthz",
+    "/metrics": "/metrics",
+    "/api/sensors": "/api/sensors",
+    "/api/outputs": "/api/outputs",
+}
 
 
 @pytest.fixture
@@ -85,7 +94,7 @@ def test_every_route_is_documented_and_nothing_else(app, spec):
 
 
 def test_an_undocumented_route_is_noticed(registry):
-    app = create_app({"board": "virtual", "registry": registry})
+    app = virtual_app(registry)
 
     @app.get("/api/extra")
     def extra():
@@ -126,9 +135,7 @@ def test_every_example_fits_its_schema(spec):
 
 def test_sensor_values_are_documented_from_the_field_declarations(app, spec):
     schemas = spec["components"]["schemas"]
-    readers = [
-        reader for group in app.extensions["enviro"].collector.groups.values() for reader in group.readers
-    ]
+    readers = [sensor for group in app.extensions["enviro"].groups for sensor in group.sensors]
     assert {reader.name for reader in readers} == {
         "bme280",
         "ltr559",
@@ -148,24 +155,22 @@ def test_sensor_values_are_documented_from_the_field_declarations(app, spec):
             assert field.metric in documented["description"]
 
 
-class _Anemometer(SensorReader):
-    name = "anemometer"
-    description = "A wind sensor that exists only in this test"
-    fields = (
+_ANEMOMETER = SensorKind(
+    kind="anemometer",
+    description="A wind sensor that exists only in this test",
+    fields=(
         Field(
             "wind_speed_meters_per_second", 0.0, 60.0, "enviro_wind_speed_meters_per_second", "Wind speed."
         ),
-    )
-
-    def open(self, board):
-        pass
-
-    def read(self):
-        return {}
+    ),
+    group="weather",
+    reader=lambda sensor, settings, clock: None,  # never read: only documented
+)
 
 
 def test_a_new_field_is_documented_as_soon_as_it_is_declared():
-    schemas = sensor_schemas([Group("weather", 2.0, [_Anemometer()])])
+    sensor = Sensor("anemometer", _ANEMOMETER, None, 1, "weather")
+    schemas = sensor_schemas([GroupConfig("weather", "wind", 2.0, 10.0, True, (sensor,))])
     documented = schemas["AnemometerValues"]["properties"]["wind_speed_meters_per_second"]
     assert (documented["minimum"], documented["maximum"]) == (0.0, 60.0)
     assert documented["description"].startswith("Wind speed.")
@@ -290,7 +295,7 @@ FORWARDED = {
 
 
 def test_behind_a_trusted_proxy_every_url_carries_its_prefix(registry):
-    client = create_app({"board": "virtual", "registry": registry, "trust_proxy": 1}).test_client()
+    client = virtual_app(registry, trust_proxy=1).test_client()
     spec = client.get("/apispec.json", headers=FORWARDED).get_json()
     assert spec["servers"] == [{"url": "/enviro"}]
     urls = asset_urls(client.get("/api/docs", headers=FORWARDED).get_data(as_text=True))

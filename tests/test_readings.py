@@ -9,8 +9,8 @@ from retrievers.aht10 import AHT10Error, decode
 from retrievers.base import validate
 from retrievers.bmp280 import Calibration, compensate_pressure, compensate_temperature
 from retrievers.compensation import RecentAverage, compensated_humidity, compensated_temperature, dew_point
-from retrievers.gas import resistance
-from retrievers.i2c import parse_i2c_sensors
+from retrievers.config import parse_i2c_sensors
+from retrievers.mics6814 import resistance
 
 # Bosch BMP280 datasheet BST-BMP280-DS001, the worked example of the
 # compensation formulas: trimming values and
@@ -101,11 +101,12 @@ def test_validation_accepts_in_range_numbers():
 
 
 def test_i2c_sensor_list():
-    specs = parse_i2c_sensors(" aht10@0x38, bmp280@0x77:3 ,bmp280@0x76")
+    # 0x76 is free on bus 3; on bus 1 the board's BME280 holds it.
+    specs = parse_i2c_sensors(" aht10@0x38, bmp280@0x76:3 ,bmp280@0x77")
     assert [(s.name, s.kind, s.address, s.bus) for s in specs] == [
         ("aht10", "aht10", 0x38, 1),
-        ("bmp280_0x77", "bmp280", 0x77, 3),
-        ("bmp280_0x76", "bmp280", 0x76, 1),
+        ("bmp280_0x76", "bmp280", 0x76, 3),
+        ("bmp280_0x77", "bmp280", 0x77, 1),
     ]
     assert parse_i2c_sensors("") == ()
 
@@ -117,7 +118,11 @@ def test_i2c_sensor_list():
         ("aht10@0x99", "outside 0x08..0x77"),
         ("aht10@zz", "bad address 'zz'"),
         ("aht10", "expected kind@address"),
-        ("aht10@0x38,bmp280@0x38", "two sensors at 0x38"),
+        ("aht10@0x38,bmp280@0x38", "bmp280@0x38 collides with another aht10 at 0x38 on bus 1"),
+        # Two sensors at one address on one bus, the board's own parts included.
+        ("aht10@0x76", "aht10@0x76 collides with the board's bme280 at 0x76 on bus 1"),
+        ("bmp280@0x49", "collides with the board's mics6814 at 0x49"),
+        ("bme280@0x77", "bme280 is on the Enviro\\+ itself"),
     ],
 )
 def test_i2c_sensor_list_errors(text, message):

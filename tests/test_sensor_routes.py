@@ -6,7 +6,6 @@ so every reading can be compared with the environment model at that instant.
 
 import math
 import shutil
-import time
 
 import pytest
 
@@ -110,11 +109,14 @@ def test_groups_answer_503_before_any_reading_and_404_for_unknown_names(polled):
         reply = polled.client.get(route)
         assert reply.status_code == 503
         assert "no valid reading" in reply.get_json()["error"]["message"]
+        assert int(reply.headers["Retry-After"]) > 0
     index = polled.client.get("/api/sensors").get_json()["result"]["groups"]
     assert {group["status"] for group in index.values()} == {"starting"}
     missing = polled.client.get("/api/sensors/i2c/sht31")
     assert missing.status_code == 404
     assert "aht10" in missing.get_json()["error"]["message"]
+    # A sensor of another group is not found here either.
+    assert polled.client.get("/api/sensors/i2c/bme280").status_code == 404
 
 
 def test_disabled_group_is_reported_and_answers_503():
@@ -175,7 +177,9 @@ STEADY_FAULTS = [
 @pytest.mark.parametrize(("device", "fault"), STEADY_FAULTS)
 def test_each_fault_is_reported_contained_and_recovered(device, fault):
     sensor, group = AFFECTED[device]
-    polled = PolledApp(faults={device: fault}, particulates_interval=1.0)
+    # A stuck driver is abandoned after the read timeout, in real time.
+    # A stuck driver is abandoned after the read timeout, in real time.
+    polled = PolledApp(faults={device: fault}, particulates_interval=1.0, read_timeout=0.5)
     try:
         polled.poll()
         polled.poll()
@@ -187,7 +191,7 @@ def test_each_fault_is_reported_contained_and_recovered(device, fault):
             if other != group:
                 assert entry["status"] == "ok", (other, entry)
         reply = polled.client.get(f"/api/sensors/{GROUP_ROUTES[group]}")
-        if len(polled.collector.groups[group].readers) == 1:
+        if len(polled.collector.groups[group].sensors) == 1:
             assert reply.status_code == 503
             assert sensor in reply.get_json()["error"]["message"]
         else:
@@ -205,13 +209,13 @@ def test_each_fault_is_reported_contained_and_recovered(device, fault):
         for poll in range(1, 3):
             # The schedule: one interval between polls. A driver call that
             # hung during the fault is given time to return first.
-            time.sleep(interval)
+            polled.clock.advance(interval)
             polled.collector.wait_idle(sensor, timeout=10)
             polled.poll(group)
-            if polled.collector.snapshot()[sensor].status == "ok":
+            if polled.service.latest.view(sensor).status == "ok":
                 recovered_after = poll
                 break
-        assert recovered_after is not None, polled.collector.snapshot()[sensor]
+        assert recovered_after is not None, polled.service.latest.view(sensor)
     finally:
         polled.close()
 
@@ -227,7 +231,7 @@ def test_intermittent_faults_never_publish_bad_values(device):
             polled.clock.advance(1.0)
             polled.poll(group)
             assert_no_invalid_values(polled)
-            reasons.add(polled.collector.snapshot()[sensor].error_reason)
+            reasons.add(polled.service.latest.view(sensor).error_reason)
         errors = sum(
             s.value
             for s in polled.metric_samples()
@@ -249,9 +253,8 @@ def test_stale_reading_is_flagged_and_leaves_metrics():
         polled.poll("weather")
         polled.board.faults.set("bme280", "ioerror")
         freshness = polled.collector.groups["weather"].freshness
-        while polled.collector.snapshot()["bme280"].age_seconds <= freshness:
-            polled.poll("weather")
-            time.sleep(0.05)  # let the reading age; no result depends on how long
+        while polled.service.latest.view("bme280").age_seconds <= freshness:
+            polled.poll("weather")  # each poll moves the board's clock on
         body = polled.client.get("/api/sensors/weather").get_json()["result"]
         assert body["sensors"]["bme280"]["stale"] is True
         assert body["sensors"]["bme280"]["status"] == "stale"

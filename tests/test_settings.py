@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import SETTINGS, SettingsError, load_settings
+from settings import SettingsError, all_settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ def test_values_are_parsed_from_the_environment():
     settings = load_settings(
         {"ENVIRO_PORT": " 9100 ", "ENVIRO_BOARD": "Virtual", "ENVIRO_WEATHER_INTERVAL": "0.5"}
     )
-    assert (settings.port, settings.board, settings.weather_interval) == (9100, "virtual", 0.5)
+    assert (settings.port, settings.board, settings.intervals["weather"]) == (9100, "virtual", 0.5)
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def test_bad_value_names_the_variable(variable, value, message):
 
 def test_every_setting_is_documented_in_the_readme_with_its_default():
     readme = (ROOT / "README.md").read_text()
-    for setting in SETTINGS:
+    for setting in all_settings():
         row = re.search(rf"^\| `{setting.env}` \| (.*?) \|", readme, re.MULTILINE)
         assert row, f"{setting.env} is missing from the README's settings table"
         shown = row.group(1).strip("` ").replace("(none)", "")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from settings import SETTINGS, load_settings
+from settings import all_settings, load_settings
 from tests.quadlet_tool import find_quadlet, quadlet_version
 from tests.servers import free_port, wait_until_serving
 
@@ -113,7 +113,7 @@ def test_quadlet_unit_runs_the_hardened_image_with_health_checks(quadlet, tmp_pa
 
 
 def test_env_example_names_real_settings_at_their_defaults():
-    defaults = {setting.env: setting.default for setting in SETTINGS}
+    defaults = {setting.env: setting.default for setting in all_settings()}
     shown = dict(re.findall(r"^#?(ENVIRO_\w+)=(.*)$", ENV_EXAMPLE.read_text(), re.MULTILINE))
     assert shown, "the example shows no settings"
     assert set(shown) - set(defaults) == set(), "not settings of the service"

@@ -18,7 +18,7 @@ from hardware.virtual import VirtualBoard
 from hardware.virtual.clock import ManualClock, WallClock
 from hardware.virtual.faults import Faults
 from settings import load_settings
-from tests.virtual_support import MORNING
+from tests.virtual_support import FAST_PMS5003, MORNING
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_faults_may_be_given_as_a_spec(board):
 
 
 def test_the_serial_port_starts_on_first_request_and_stops_on_close():
-    board = VirtualBoard(seed=2)
+    board = VirtualBoard(seed=2, **FAST_PMS5003)
     before = threading.active_count()
     path = board.serial_device()
     assert board.serial_device() == path
@@ -112,3 +112,32 @@ def test_the_lcd_can_be_drawn_and_read_back(board):
     assert frame.size == (160, 80)
     red, green, blue = frame.getpixel((80, 40))
     assert red > 200 and green < 50 and blue < 50
+
+
+def test_the_default_board_keeps_the_real_parts_timing():
+    board = VirtualBoard()
+    assert (board.pms5003.frame_interval, board.pms5003.startup_seconds) == (1.0, 1.0)
+    assert board.bus.wire_time is False
+
+
+def test_the_pms5003_timing_is_set_by_the_board():
+    board = VirtualBoard(pms5003_frame_interval=0.02, pms5003_startup=0.05, wire_time=True)
+    assert (board.pms5003.frame_interval, board.pms5003.startup_seconds) == (0.02, 0.05)
+    assert board.bus.wire_time is True
+
+
+def test_a_particulate_read_on_a_manual_clock_nobody_advances():
+    # The clock stands still, and frames still come: each on-chip wait also
+    # ends after its real duration (hardware.virtual.pms5003, "Time").
+    fast = VirtualBoard(seed=2, clock=ManualClock(MORNING), **FAST_PMS5003)
+    try:
+        sensor = pms5003.PMS5003(
+            device=fast.serial_device(),
+            pin_enable=fast.driver_pin("pms5003_enable"),
+            pin_reset=fast.driver_pin("pms5003_reset"),
+        )
+        sensor._serial.timeout = 1.0  # a deadlock fails sooner than after the driver's 4 s
+        assert sensor.read().pm_ug_per_m3(2.5) == round(fast.environment.conditions().pm2_5_ugm3)
+        assert fast.clock.monotonic() == 0.0
+    finally:
+        fast.close()

@@ -7,6 +7,7 @@ within the resolution the sensor's datasheet gives; published figures
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import ads1015
@@ -108,8 +109,66 @@ def test_the_driver_decodes_the_humidity_calibration_packing(board):
     sensor = bme280.BME280(i2c_addr=0x76, i2c_dev=board.i2c_bus())
     sensor.setup()
     cal, expected = sensor.calibration, bosch.TYPICAL_BME280
-    assert (cal.dig_h1, cal.dig_h2, cal.dig_h3) == (expected.h1, expected.h2, expected.h3)
-    assert (cal.dig_h4, cal.dig_h5, cal.dig_h6) == (expected.h4, expected.h5, expected.h6)
+    assert (cal.dig_h1, cal.dig_h2, cal.dig_h3) == (expected.dig_h1, expected.dig_h2, expected.dig_h3)
+    assert (cal.dig_h4, cal.dig_h5, cal.dig_h6) == (expected.dig_h4, expected.dig_h5, expected.dig_h6)
+
+
+def test_trimming_words_sit_where_the_datasheet_puts_them():
+    # BMP280 table 17: dig_T1 = 27504 = 0x6B70 at 0x88 (LSB) / 0x89 (MSB),
+    # dig_T2 = 26435 = 0x6743, dig_T3 = -1000 = 0xFC18, dig_P1 = 36477 = 0x8E7D
+    # (unsigned), ... dig_P9 = 6000 = 0x1770 at 0x9E / 0x9F; 0xA0 reserved.
+    nvm = bosch.DATASHEET_EXAMPLE.registers(humidity=False)
+    assert [nvm[a] for a in range(0x88, 0x90)] == [0x70, 0x6B, 0x43, 0x67, 0x18, 0xFC, 0x7D, 0x8E]
+    assert (nvm[0x9E], nvm[0x9F], nvm[0xA0]) == (0x70, 0x17, 0x00)
+    assert set(nvm) == set(range(0x88, 0xA2))
+    # BME280 table 16: dig_H1 = 75 in 0xA1; dig_H2 = 362 = 0x016A in 0xE1/0xE2;
+    # dig_H3 = 0 in 0xE3; dig_H4 = 313 = 0x139 as 0xE4 = 0x13 and 0xE5[3:0] = 0x9;
+    # dig_H5 = 50 = 0x032 as 0xE5[7:4] = 0x2 and 0xE6 = 0x03; dig_H6 = 30 in 0xE7.
+    nvm = bosch.TYPICAL_BME280.registers()
+    assert nvm[0xA1] == 75
+    assert [nvm[a] for a in range(0xE1, 0xE8)] == [0x6A, 0x01, 0x00, 0x13, 0x29, 0x03, 0x1E]
+    assert bosch.TYPICAL_BME280.humidity_bytes() == bytes([0x6A, 0x01, 0x00, 0x13, 0x29, 0x03, 0x1E])
+
+
+def test_negative_humidity_words_pack_as_twelve_bit_twos_complement():
+    cal = dataclasses.replace(bosch.TYPICAL_BME280, dig_h4=-2, dig_h5=-3, dig_h6=-1)
+    nvm = cal.registers()
+    # -2 = 0xFFE, -3 = 0xFFD (12 bits), -1 = 0xFF (8 bits).
+    assert (nvm[0xE4], nvm[0xE5], nvm[0xE6], nvm[0xE7]) == (0xFF, 0xDE, 0xFF, 0xFF)
+
+
+@pytest.mark.parametrize(
+    ("word", "value"),
+    [
+        ("dig_t1", -1),
+        ("dig_t1", 0x10000),
+        ("dig_t2", 0x8000),
+        ("dig_h1", 256),
+        ("dig_h4", 2048),
+        ("dig_h6", -129),
+    ],
+)
+def test_trimming_words_must_fit_their_registers(word, value):
+    with pytest.raises(ValueError, match=word):
+        dataclasses.replace(bosch.TYPICAL_BME280, **{word: value})
+
+
+def test_pressure_compensation_guards_against_a_zero_dig_p1():
+    # Datasheet 8.1: "return 0; // avoid exception caused by division by zero".
+    cal = dataclasses.replace(bosch.DATASHEET_EXAMPLE, dig_p1=0)
+    assert bosch.compensate_pressure(cal, 415148, 128422.0) == 0.0
+
+
+def test_humidity_compensation_is_the_datasheets():
+    # BME280 datasheet 8.1 (double), with t_fine at 25 C (128000) and
+    # TYPICAL_BME280's words, worked by hand:
+    # var_H = 128000 - 76800 = 51200
+    # var_H = (adc_H - (313 * 64 + 50 / 16384 * 51200)) * (362 / 65536 * (1 + 30 / 67108864 * 51200))
+    #       = (30000 - 20188.25) * 0.005523681640625 * 1.02288818359375 = 55.43745
+    # var_H * (1 - 75 * var_H / 524288) = 55.43745 * 0.99206965 = 54.99781
+    assert bosch.compensate_humidity(bosch.TYPICAL_BME280, 30000, 128000.0) == pytest.approx(
+        54.99781, abs=1e-5
+    )
 
 
 def assert_bme280_matches(sensor, conditions):
@@ -399,3 +458,59 @@ def test_aht10_with_block_calls_and_soft_reset(board, clock):
     bus.write_byte(0x38, 0xBA)  # soft reset: back to the power-on state
     clock.advance(0.02)
     assert bus.read_byte(0x38) & 0x08 == 0
+
+
+# -- the same chips elsewhere on the bus ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("emulation", "address", "register", "answer"),
+    [
+        ("hardware.virtual.chips.bme280:emulate", 0x50, 0xD0, 0x60),  # chip id
+        ("hardware.virtual.chips.bmp280:emulate", 0x51, 0xD0, 0x58),
+        ("hardware.virtual.chips.ltr559:emulate", 0x52, 0x86, 0x92),  # part id
+        ("hardware.virtual.chips.ads1015:emulate", 0x48, 0x01, 0x85),  # config MSB after reset
+        ("hardware.virtual.chips.aht10:emulate", 0x39, 0x00, 0x00),  # status: idle, not initialised
+    ],
+)
+def test_each_chip_can_be_provided_at_another_address(board, emulation, address, register, answer):
+    board.provide_i2c_chip(emulation, address)
+    chip = board.bus.chip(address)
+    assert chip.address == address
+    assert board.i2c_bus().read_byte_data(address, register) == answer
+    # Faults go by device name: the board's own part and the extra one share them.
+    board.faults.set(chip.name, "absent")
+    with pytest.raises(OSError):
+        board.i2c_bus().read_byte_data(address, register)
+
+
+def test_a_second_ads1015_reads_the_same_gas_sensor(board, clock):
+    # An ADS1015 breakout at 0x48 (ADDR to ground) wired to the MiCS-6814 as the Enviro+ wires its own.
+    board.provide_i2c_chip("hardware.virtual.chips.ads1015:emulate", 0x48)
+    heater_on(board)
+    clock.advance(1800)
+    readings = []
+    for address in (0x49, 0x48):
+        adc = ads1015.ADS1015(i2c_addr=address, i2c_dev=board.i2c_bus())
+        assert adc.detect_chip_type() == "ADS1015"
+        adc.set_mode("single")
+        adc.set_programmable_gain(6.144)
+        readings.append(adc.get_voltage("in0/gnd"))
+    assert readings[0] == readings[1]
+    assert element_ohms(readings[1]) == pytest.approx(
+        board.gas_sensor.resistances()[0], abs=resistance_tolerance(board.gas_sensor.resistances()[0])
+    )
+
+
+def test_an_aht10_at_its_alternative_address_reads_the_room(board, clock):
+    # The AHT10's ADR pin moves it from 0x38 to 0x39.
+    board.provide_i2c_chip("hardware.virtual.chips.aht10:emulate", 0x39)
+    bus = board.i2c_bus()
+    bus.write_i2c_block_data(0x39, 0xE1, [0x08, 0x00])
+    bus.write_i2c_block_data(0x39, 0xAC, [0x33, 0x00])
+    clock.advance(0.08)
+    status, humidity, celsius = aht10_values(bus.read_i2c_block_data(0x39, 0x00, 6))
+    room = board.environment.conditions()
+    assert status == 0x08
+    assert humidity == pytest.approx(room.room_humidity_percent, abs=1e-4)
+    assert celsius == pytest.approx(room.room_temperature_celsius, abs=2e-4)

@@ -13,6 +13,7 @@ import bme280
 import ltr559
 import pytest
 
+import hardware
 from hardware.virtual import VirtualBoard
 from hardware.virtual.chips import bosch
 from hardware.virtual.chips.mics6814 import element_ohms
@@ -53,6 +54,12 @@ def test_the_setting_parses_faults_per_device():
     assert load_settings({}).virtual_faults == {}
 
 
+def test_a_fault_setting_that_is_no_list_of_pairs_stops_start_up_with_one_line():
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"ENVIRO_VIRTUAL_FAULTS": "bme280"})
+    assert str(caught.value) == "ENVIRO_VIRTUAL_FAULTS: expected device=fault, got 'bme280'"
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
@@ -61,7 +68,6 @@ def test_the_setting_parses_faults_per_device():
             "ENVIRO_VIRTUAL_FAULTS: unknown device 'foo' "
             "(known: ads1015, aht10, bme280, bmp280, ltr559, pms5003, st7735)",
         ),
-        ("bme280", "ENVIRO_VIRTUAL_FAULTS: expected device=fault, got 'bme280'"),
         (
             "ads1015=wrong-id",
             "ENVIRO_VIRTUAL_FAULTS: ads1015 cannot have fault 'wrong-id' "
@@ -69,10 +75,14 @@ def test_the_setting_parses_faults_per_device():
         ),
     ],
 )
-def test_a_bad_fault_setting_stops_start_up_with_one_line(value, message):
-    with pytest.raises(SettingsError) as caught:
-        load_settings({"ENVIRO_VIRTUAL_FAULTS": value})
+def test_a_fault_the_board_cannot_have_stops_start_up_with_one_line(value, message):
+    # The settings check the syntax; which devices and faults exist is the board's to say.
+    settings = load_settings({"ENVIRO_VIRTUAL_FAULTS": value})
+    with pytest.raises(FaultSpecError) as caught:
+        hardware.check_settings(settings)
     assert str(caught.value) == message
+    with pytest.raises(FaultSpecError):
+        VirtualBoard.from_settings(settings)
 
 
 def test_the_board_takes_its_faults_from_the_settings():
@@ -83,6 +93,27 @@ def test_the_board_takes_its_faults_from_the_settings():
     with pytest.raises(OSError) as caught:
         board.i2c_bus().read_byte_data(0x23, 0x86)
     assert caught.value.errno == errno.EREMOTEIO
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "foo=absent",
+            "unknown device 'foo' (known: ads1015, aht10, bme280, bmp280, ltr559, pms5003, st7735)",
+        ),
+        ("bme280", "expected device=fault, got 'bme280'"),
+        ("=absent", "expected device=fault, got '=absent'"),
+        (
+            "ads1015=wrong-id",
+            "ads1015 cannot have fault 'wrong-id' (it can have: absent, intermittent, ioerror, out-of-range, stuck)",
+        ),
+    ],
+)
+def test_a_bad_fault_spec_says_what_is_wrong(spec, message):
+    with pytest.raises(FaultSpecError) as caught:
+        parse_fault_spec(spec)
+    assert str(caught.value) == message
 
 
 def test_faults_refuse_what_the_setting_refuses():
@@ -164,18 +195,19 @@ def test_bmp280_wrong_id_answers_like_a_bme280(board):
 # -- stuck: busy bits that never clear ------------------------------------------------
 
 
-def test_bme280_stuck_busy_bit_holds_the_driver_until_cleared(board):
+def test_bme280_stuck_busy_bit_holds_the_driver_until_cleared(board, clock):
     bus = board.i2c_bus()
     sensor = bme280.BME280(i2c_addr=0x76, i2c_dev=bus)
     sensor.setup(mode="forced")
     board.faults.set("bme280", "stuck")
     result = {}
     reader = threading.Thread(target=lambda: result.update(celsius=sensor.get_temperature()), daemon=True)
-    polls_before = bus.transactions_by_address[0x76]
     reader.start()
-    # The driver polls the status register every millisecond: 300 polls is
-    # well past the 113 ms the measurement takes, and it is still waiting.
-    wait_until(lambda: bus.transactions_by_address[0x76] > polls_before + 300, "300 status polls")
+    # A second of board time is far past the 113 ms the measurement takes;
+    # the driver, polling the status register every millisecond, still waits.
+    clock.advance(1.0)
+    polls_after = bus.transactions_by_address[0x76]
+    wait_until(lambda: bus.transactions_by_address[0x76] > polls_after + 20, "20 more status polls")
     assert reader.is_alive()
     assert "celsius" not in result
 

@@ -15,7 +15,7 @@ from hardware.virtual import VirtualBoard
 from hardware.virtual.chips import bosch
 from hardware.virtual.clock import ManualClock
 from hardware.virtual.faults import Faults
-from hardware.virtual.i2c import VirtualI2CBus
+from hardware.virtual.i2c import BUS_CLOCK_HZ, VirtualI2CBus, wire_seconds
 from tests.virtual_support import MORNING
 
 NOBODY = 0x50  # no chip on the virtual board answers here
@@ -187,3 +187,40 @@ def test_a_bus_on_its_own_needs_only_faults():
     assert bus.addresses == []
     with pytest.raises(OSError):
         bus.read_byte(0x76)
+
+
+def test_transfers_take_no_time_unless_asked(board, bus):
+    before = board.clock.monotonic()
+    for _ in range(100):
+        bus.read_i2c_block_data(0x76, 0x88, 26)
+    assert board.clock.monotonic() == before
+    assert bus.transactions == 100
+
+
+def test_wire_time_is_spent_on_the_boards_clock():
+    clock = ManualClock(MORNING)
+    bus = VirtualBoard(clock=clock, wire_time=True).i2c_bus()
+    before = clock.monotonic()
+    bus.read_byte_data(0x76, 0xD0)
+    # A pointer write and a read: two starts with their address bytes (2 x 10
+    # bits), the pointer and the answer (2 x 9 bits) and a stop: 39 bits,
+    # 390 us at 100 kHz.
+    assert wire_seconds(2, 2) == 39 / BUS_CLOCK_HZ
+    assert clock.monotonic() - before == pytest.approx(39 / BUS_CLOCK_HZ, abs=1e-12)
+    middle = clock.monotonic()
+    bus.i2c_rdwr(i2c_msg.write(0x76, [0x88]), i2c_msg.read(0x76, 26))
+    assert clock.monotonic() - middle == pytest.approx(wire_seconds(2, 27), abs=1e-12)
+    with pytest.raises(OSError):
+        bus.read_byte(NOBODY)  # refused at the address: the emulation charges no wire time
+    assert clock.monotonic() - middle == pytest.approx(wire_seconds(2, 27), abs=1e-12)
+    assert bus.transactions == 3
+
+
+def test_wire_time_at_a_faster_bus_clock():
+    clock = ManualClock(MORNING)
+    bus = VirtualI2CBus(Faults(), clock, clock_hz=400_000, wire_time=True)
+    bus.attach(VirtualBoard(clock=clock).bme280)
+    before = clock.monotonic()
+    bus.write_byte_data(0x76, 0xF5, 0x00)
+    # One message: a start and address (10 bits), two bytes (18 bits), a stop.
+    assert clock.monotonic() - before == pytest.approx(29 / 400_000, abs=1e-12)

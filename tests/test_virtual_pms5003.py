@@ -8,12 +8,12 @@ import itertools
 import os
 import struct
 import termios
-import time
 
 import pms5003
 import pytest
 import serial
 
+from hardware.virtual.clock import ManualClock
 from hardware.virtual.environment import Conditions
 from hardware.virtual.faults import Faults
 from hardware.virtual.gpio import VirtualGpio
@@ -28,6 +28,7 @@ from hardware.virtual.pms5003 import (
     parse_frame,
     particle_counts,
 )
+from tests.virtual_support import MORNING
 
 # A frame laid out by hand from the data manual's appendix I: PM1.0 5,
 # PM2.5 10, PM10 15 ug/m3 (CF=1 and atmospheric); 900, 300, 50, 5, 1, 0
@@ -38,8 +39,19 @@ LITERAL_FRAME = bytes.fromhex(
 )
 LITERAL_VALUES = ParticulateFrame(5, 10, 15, 5, 10, 15, counts=(900, 300, 50, 5, 1, 0), reserved=0x9700)
 
-FRAME_INTERVAL = 0.05  # seconds; the real sensor sends about once a second
-STARTUP = 0.1
+# Seconds; the real sensor sends about once a second. Short, so that a
+# driver waiting on the line gets a frame within milliseconds of real time
+# on a ManualClock that nobody advances meanwhile.
+FRAME_INTERVAL = 0.01
+STARTUP = 0.02
+# A step past the end of a wait, clear of float rounding.
+JUST_PAST = 1e-6
+# The driver's serial timeout is 4 s; tests that expect silence make it
+# short, and tests that must not wait for a clock advance make a deadlock
+# fail sooner.
+DRIVER_SERIAL_TIMEOUT = 4.0
+SHORT_SERIAL_TIMEOUT = 0.2
+NO_DEADLOCK_TIMEOUT = 1.0
 
 
 def conditions(pm1_0: float, pm2_5: float, pm10: float) -> Conditions:
@@ -85,10 +97,30 @@ def air():
 
 
 @pytest.fixture
-def sensor(air, faults, gpio):
-    sensor = VirtualPMS5003(air, faults, gpio, frame_interval=FRAME_INTERVAL, startup_seconds=STARTUP)
+def clock():
+    """A board clock that only the test moves; on-chip waits also end in real time."""
+    return ManualClock(MORNING)
+
+
+@pytest.fixture
+def sensor(air, faults, gpio, clock):
+    sensor = VirtualPMS5003(
+        air, faults, gpio, clock=clock, frame_interval=FRAME_INTERVAL, startup_seconds=STARTUP
+    )
     sensor.start()
     yield sensor
+    sensor.stop()
+
+
+@pytest.fixture
+def stepped(air, faults, gpio):
+    """A sensor whose waits end only when the test advances its clock."""
+    clock = ManualClock(MORNING, real_time_waits=False)
+    sensor = VirtualPMS5003(
+        air, faults, gpio, clock=clock, frame_interval=FRAME_INTERVAL, startup_seconds=STARTUP
+    )
+    sensor.start()
+    yield sensor, clock
     sensor.stop()
 
 
@@ -98,12 +130,20 @@ def open_driver(sensor, gpio) -> pms5003.PMS5003:
     )
 
 
-def wait_until(condition, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.01)
+def drop_sent_frames(sensor, driver) -> None:
+    """Let the sensor act on the faults and air as they are now, then drop what it sent before.
+
+    What the service's reader does before a read (flush, then the next
+    frame), without the driver's ``reset()``, which sleeps 0.2 s.
+    """
+    sensor.catch_up()  # a frame being written under the old conditions is out now
+    driver._serial.reset_input_buffer()
+
+
+def step(sensor, clock, seconds: float) -> None:
+    """Move the board's clock and wait until the sensor has acted on it."""
+    clock.advance(seconds)
+    sensor.catch_up()
 
 
 # Frame layout, on literal bytes
@@ -187,7 +227,7 @@ def test_driver_reads_the_environments_values(sensor, gpio, air):
     assert [data.pm_per_1l_air(size) for size in (0.3, 0.5, 1.0, 2.5, 5, 10)] == list(counts)
 
     air.now = conditions(30.0, 45.0, 80.0)
-    driver.reset()  # drop frames already on the line
+    drop_sent_frames(sensor, driver)
     data = driver.read()
     assert [data.pm_ug_per_m3(size) for size in (1.0, 2.5, 10)] == [30, 45, 80]
 
@@ -200,14 +240,52 @@ def test_frames_arrive_on_a_steady_cadence(sensor, gpio):
     assert sensor.frames_sent >= before + 5
 
 
+def test_the_board_clock_paces_the_start_up_and_the_frames(stepped):
+    sensor, clock = stepped
+    sensor.catch_up()
+    assert sensor.frames_sent == 0
+    step(sensor, clock, STARTUP - 0.001)
+    assert sensor.frames_sent == 0  # still starting up
+    step(sensor, clock, 0.001 + JUST_PAST)
+    assert sensor.frames_sent == 1
+    for sent in range(2, 6):
+        step(sensor, clock, FRAME_INTERVAL + JUST_PAST)
+        assert sensor.frames_sent == sent
+    step(sensor, clock, FRAME_INTERVAL / 2)
+    assert sensor.frames_sent == 5
+
+
+def test_a_clock_jump_sends_one_frame_and_no_backlog(stepped):
+    sensor, clock = stepped
+    step(sensor, clock, STARTUP + JUST_PAST)
+    assert sensor.frames_sent == 1
+    step(sensor, clock, 3600)
+    assert sensor.frames_sent == 2
+    sensor.catch_up()
+    assert sensor.frames_sent == 2
+
+
+def test_a_reader_after_a_clock_jump_gets_its_frame_in_real_time(sensor, gpio, clock):
+    # Board time far ahead of real time must not hold frames back until
+    # real time catches up: each wait ends by whichever clock ends it first.
+    driver = open_driver(sensor, gpio)
+    driver._serial.timeout = NO_DEADLOCK_TIMEOUT
+    clock.advance(3600)
+    driver.read()
+    before = sensor.frames_sent
+    driver.read()
+    driver.read()
+    assert sensor.frames_sent >= before + 2
+
+
 def test_corrupt_frames_fail_the_checksum_and_recover(sensor, gpio, faults):
     driver = open_driver(sensor, gpio)
     faults.set("pms5003", "corrupt")
-    driver.reset()
+    drop_sent_frames(sensor, driver)
     with pytest.raises(pms5003.ChecksumMismatchError):
         driver.read()
     faults.clear("pms5003")
-    driver.reset()
+    drop_sent_frames(sensor, driver)
     assert driver.read().pm_ug_per_m3(2.5) == 10
 
 
@@ -227,28 +305,43 @@ def test_intermittent_corrupts_some_frames_only(sensor, gpio, faults):
 def test_out_of_range_values_pass_the_checksum_but_exceed_the_range(sensor, gpio, faults):
     driver = open_driver(sensor, gpio)
     faults.set("pms5003", "out-of-range")
-    driver.reset()
+    drop_sent_frames(sensor, driver)
     assert driver.read().pm_ug_per_m3(2.5) > MAX_CONCENTRATION_UGM3
 
 
 def test_silent_sensor_times_out_in_the_driver_and_recovers(sensor, gpio, faults):
     driver = open_driver(sensor, gpio)
+    # The driver's own timeout is 4 s; any timeout shows the line is silent.
+    driver._serial.timeout = SHORT_SERIAL_TIMEOUT
     faults.set("pms5003", "silent")
-    time.sleep(2 * FRAME_INTERVAL)
-    driver.reset()
-    with pytest.raises(pms5003.SerialTimeoutError):  # after the driver's own 4 s timeout
+    drop_sent_frames(sensor, driver)
+    with pytest.raises(pms5003.SerialTimeoutError):
         driver.read()
     faults.clear("pms5003")
+    driver._serial.timeout = DRIVER_SERIAL_TIMEOUT
     assert driver.read().pm_ug_per_m3(10) == 16
+
+
+def test_silent_sensor_sends_nothing_however_long_it_runs(stepped, faults):
+    sensor, clock = stepped
+    faults.set("pms5003", "silent")
+    for _ in range(5):
+        step(sensor, clock, STARTUP + FRAME_INTERVAL)
+    assert sensor.frames_sent == 0
+    faults.clear("pms5003")
+    step(sensor, clock, FRAME_INTERVAL + JUST_PAST)
+    assert sensor.frames_sent == 1
 
 
 def test_absent_sensor_has_no_serial_device_and_comes_back(sensor, gpio, faults):
     faults.set("pms5003", "absent")
-    wait_until(lambda: not os.path.exists(sensor.device_path))
+    sensor.catch_up()
+    assert not os.path.exists(sensor.device_path)
     with pytest.raises(serial.SerialException, match="No such file"):
         open_driver(sensor, gpio)
     faults.clear("pms5003")
-    wait_until(lambda: os.path.exists(sensor.device_path))
+    sensor.catch_up()
+    assert os.path.exists(sensor.device_path)
     assert open_driver(sensor, gpio).read().pm_ug_per_m3(1.0) == 7
 
 
@@ -260,6 +353,18 @@ def test_absent_from_the_start(air, faults, gpio):
         assert not os.path.exists(sensor.device_path)
     finally:
         sensor.stop()
+
+
+def test_catch_up_needs_a_started_sensor(air, faults, gpio):
+    sensor = VirtualPMS5003(air, faults, gpio)
+    with pytest.raises(RuntimeError, match="not started"):
+        sensor.catch_up()
+
+
+@pytest.mark.parametrize(("interval", "startup"), [(0, 1.0), (-1.0, 1.0), (1.0, -0.5)])
+def test_times_must_make_sense(air, faults, gpio, interval, startup):
+    with pytest.raises(ValueError):
+        VirtualPMS5003(air, faults, gpio, frame_interval=interval, startup_seconds=startup)
 
 
 # SET and RESET
@@ -274,28 +379,45 @@ def test_driver_reset_pulses_the_reset_line_and_frames_resume(sensor, gpio):
     assert driver.read().pm_ug_per_m3(2.5) == 10
 
 
-def test_held_in_reset_the_sensor_sends_nothing(sensor, gpio):
+def test_held_in_reset_the_sensor_sends_nothing(sensor, gpio, clock):
     driver = open_driver(sensor, gpio)
     driver.set_pin(driver._pin_reset, False)
+    sensor.catch_up()
     held = sensor.frames_sent
-    time.sleep(5 * FRAME_INTERVAL)
+    for _ in range(5):
+        step(sensor, clock, FRAME_INTERVAL + JUST_PAST)
     assert sensor.frames_sent == held
     driver.set_pin(driver._pin_reset, True)
     assert driver.read().pm_ug_per_m3(2.5) == 10
 
 
-def test_enable_low_puts_the_sensor_to_sleep_and_high_wakes_it(sensor, gpio):
+def test_enable_low_puts_the_sensor_to_sleep_and_high_wakes_it(sensor, gpio, clock):
     driver = open_driver(sensor, gpio)
     lines, enable = gpio.pin(22)
     lines.set_value(enable, pms5003.Value.INACTIVE)
     assert not sensor.running()
+    sensor.catch_up()
     asleep = sensor.frames_sent
-    time.sleep(5 * FRAME_INTERVAL)
+    for _ in range(5):
+        step(sensor, clock, FRAME_INTERVAL + JUST_PAST)
     assert sensor.frames_sent == asleep
     lines.set_value(enable, pms5003.Value.ACTIVE)
     driver.reset()
     assert driver.read().pm_ug_per_m3(2.5) == 10
     assert sensor.frames_sent > asleep
+
+
+def test_waking_waits_out_the_start_up_time_again(stepped, gpio):
+    sensor, clock = stepped
+    step(sensor, clock, STARTUP + JUST_PAST)
+    assert sensor.frames_sent == 1
+    gpio.drive(22, False)
+    step(sensor, clock, 10 * FRAME_INTERVAL)
+    gpio.drive(22, True)
+    step(sensor, clock, STARTUP - 0.001)
+    assert sensor.frames_sent == 1  # the fan is spinning up
+    step(sensor, clock, 0.001 + JUST_PAST)
+    assert sensor.frames_sent == 2
 
 
 def test_sensor_runs_with_its_pins_undriven(sensor, gpio):
@@ -307,20 +429,25 @@ def test_sensor_runs_with_its_pins_undriven(sensor, gpio):
 # The line itself
 
 
-def test_an_unread_line_holds_no_more_than_the_uart_buffer(air, faults, gpio):
-    sensor = VirtualPMS5003(air, faults, gpio, frame_interval=0.001, startup_seconds=0)
-    sensor.start()
+def test_an_unread_line_holds_no_more_than_the_uart_buffer(stepped):
+    sensor, clock = stepped
     reader = os.open(sensor.device_path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
     try:
-        wait_until(lambda: sensor.frames_sent >= UART_BUFFER_BYTES // 32)
-        time.sleep(0.05)
+        step(sensor, clock, STARTUP + JUST_PAST)
+        for _ in range(UART_BUFFER_BYTES // 32 + 20):
+            step(sensor, clock, FRAME_INTERVAL + JUST_PAST)
         waiting = struct.unpack("i", fcntl.ioctl(reader, termios.FIONREAD, b"\0\0\0\0"))[0]
-        assert 0 < waiting <= UART_BUFFER_BYTES
-        # Frames beyond the buffer are dropped, not queued somewhere else.
-        assert sensor.frames_sent <= UART_BUFFER_BYTES // 32 + 1
+        # 127 whole frames fit in 4095 bytes; frames beyond the buffer are
+        # dropped, not queued somewhere else.
+        assert sensor.frames_sent == UART_BUFFER_BYTES // 32
+        assert waiting == sensor.frames_sent * 32
     finally:
         os.close(reader)
-        sensor.stop()
+
+
+def test_a_sensor_left_to_itself_keeps_the_real_sensors_cadence(air, faults, gpio):
+    sensor = VirtualPMS5003(air, faults, gpio)
+    assert (sensor.frame_interval, sensor.startup_seconds) == (1.0, 1.0)
 
 
 def test_stop_removes_the_device(air, faults, gpio):

@@ -12,18 +12,34 @@ What a Pi with an Enviro+ and two extra breakouts would offer, without one:
 Every chip measures one ``Environment`` on the board's ``clock``, and
 honours the ``faults`` set for it, so a demo can show a sensor failing.
 Construction is cheap and starts no thread.
+
+More I2C chips come on demand: ``provide_i2c_chip(emulation, address)``
+attaches an emulated chip where none answers yet, given its factory
+``(board, address) -> chip`` or the factory's import string, such as
+"hardware.virtual.chips.aht10:emulate" (``hardware.virtual.chips`` lists
+them). A chip defined elsewhere declares its faults with
+``hardware.virtual.faults.register_device_faults``.
+
+Time (``hardware.virtual.clock``): everything follows ``clock``, the wall
+clock unless a test passes a ManualClock. I2C transfers take no time unless
+``wire_time=True``. The PMS5003 sends a frame every
+``pms5003_frame_interval`` seconds after ``pms5003_startup`` seconds of
+quiet (1 s each, as the real sensor); a test board with intervals of a few
+milliseconds answers a particulate read in tens of milliseconds, even on a
+ManualClock that nobody advances (see ``hardware.virtual.pms5003``).
 """
 
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from hardware.board import PINS, Board
+from hardware.board import PINS, Board, ChipEmulation
 from hardware.virtual.chips import (
     MICS6814,
     ADS1015Chip,
@@ -31,18 +47,47 @@ from hardware.virtual.chips import (
     BME280Chip,
     BMP280Chip,
     LTR559Chip,
+    ads1015,
+    aht10,
+    bme280,
+    bmp280,
+    ltr559,
 )
-from hardware.virtual.clock import ManualClock, WallClock
+from hardware.virtual.clock import Clock, ManualClock, WallClock
 from hardware.virtual.environment import Environment
 from hardware.virtual.faults import Faults, parse_fault_spec
 from hardware.virtual.gpio import VirtualGpio
-from hardware.virtual.i2c import VirtualI2CBus
-from hardware.virtual.pms5003 import VirtualPMS5003
+from hardware.virtual.i2c import I2CChip, VirtualI2CBus
+from hardware.virtual.pms5003 import FRAME_INTERVAL_SECONDS, STARTUP_SECONDS, VirtualPMS5003
 
-__all__ = ["ManualClock", "VirtualBoard", "WallClock"]
+__all__ = ["ManualClock", "VirtualBoard", "WallClock", "load_emulation"]
 
 # The only I2C bus a Pi offers on its header.
 BUS_NUMBER = 1
+# The 7-bit addresses the I2C specification leaves to devices: 0x00-0x07
+# and 0x78-0x7F are reserved (general call, 10-bit addressing, ...).
+FIRST_DEVICE_ADDRESS, LAST_DEVICE_ADDRESS = 0x08, 0x77
+
+
+def load_emulation(emulation: ChipEmulation) -> Callable[[Any, int], Any]:
+    """The chip factory ``emulation`` names: itself, or what "package.module:name" imports.
+
+    The name after the colon may be dotted ("module:Class.method").
+    """
+    if not isinstance(emulation, str):
+        return emulation
+    module_name, sep, attribute = emulation.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ValueError(f"an emulation is named 'package.module:name', got {emulation!r}")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise AttributeError(f"emulation {emulation!r}: no {part!r} in {target!r}") from None
+    if not callable(target):
+        raise TypeError(f"emulation {emulation!r} is not callable")
+    return target
 
 
 def _faults(faults: Faults | Mapping[str, str] | str | None, seed: int) -> Faults:
@@ -62,6 +107,9 @@ class VirtualBoard(Board):
     ``faults`` is a Faults, a ``{device: fault}`` mapping or an
     ``ENVIRO_VIRTUAL_FAULTS``-style string; ``clock`` defaults to the wall
     clock; ``utc_offset_seconds`` sets where the model's day falls (0: UTC).
+    ``wire_time`` makes I2C transfers last their time on a 100 kHz bus;
+    ``pms5003_frame_interval`` and ``pms5003_startup`` set the PMS5003's
+    frame cadence and quiet time after power-up, reset or wake (seconds).
     """
 
     kind = "virtual"
@@ -70,12 +118,15 @@ class VirtualBoard(Board):
         self,
         seed: int = 1,
         faults: Faults | Mapping[str, str] | str | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
         *,
         utc_offset_seconds: float = 0.0,
+        wire_time: bool = False,
+        pms5003_frame_interval: float = FRAME_INTERVAL_SECONDS,
+        pms5003_startup: float = STARTUP_SECONDS,
     ) -> None:
         self.seed = seed
-        self.clock = clock if clock is not None else WallClock()
+        self.clock: Clock = clock if clock is not None else WallClock()
         self.environment = Environment(self.clock, seed, utc_offset_seconds)
         self.faults = _faults(faults, seed)
         self.gpio = VirtualGpio()
@@ -87,21 +138,28 @@ class VirtualBoard(Board):
         self.gas_sensor = MICS6814(self.environment, heater_on=self.gpio.level(heater))
         self.gpio.on_change(heater, self.gas_sensor.heater_changed)
 
-        self.bus = VirtualI2CBus(self.faults, self.clock, number=BUS_NUMBER)
-        self.bme280 = BME280Chip(self.environment, self.faults)
-        self.ltr559 = LTR559Chip(self.environment, self.faults)
-        self.ads1015 = ADS1015Chip(self.environment, self.faults, self._adc_inputs)
-        self.aht10 = AHT10Chip(self.environment, self.faults, seed=seed)
-        self.bmp280 = BMP280Chip(self.environment, self.faults)
+        self.bus = VirtualI2CBus(self.faults, self.clock, number=BUS_NUMBER, wire_time=wire_time)
+        self.bme280: BME280Chip = bme280.emulate(self, bme280.ADDRESS)
+        self.ltr559: LTR559Chip = ltr559.emulate(self, ltr559.ADDRESS)
+        self.ads1015: ADS1015Chip = ads1015.emulate(self, ads1015.ADDRESS)
+        self.aht10: AHT10Chip = aht10.emulate(self, aht10.ADDRESS)
+        self.bmp280: BMP280Chip = bmp280.emulate(self, bmp280.ADDRESS)
         for chip in (self.bme280, self.ltr559, self.ads1015, self.aht10, self.bmp280):
             self.bus.attach(chip)
 
-        self.pms5003 = VirtualPMS5003(self.environment, self.faults, self.gpio)
+        self.pms5003 = VirtualPMS5003(
+            self.environment,
+            self.faults,
+            self.gpio,
+            clock=self.clock,
+            frame_interval=pms5003_frame_interval,
+            startup_seconds=pms5003_startup,
+        )
         self._serial_started = False
-        self._panel = None
+        self._panel: Any = None
 
     @classmethod
-    def from_settings(cls, settings) -> VirtualBoard:
+    def from_settings(cls, settings: Any) -> VirtualBoard:
         """The board ``ENVIRO_VIRTUAL_SEED`` and ``ENVIRO_VIRTUAL_FAULTS`` describe.
 
         Its day follows this machine's time zone, so a demo is dark at night.
@@ -112,7 +170,8 @@ class VirtualBoard(Board):
             utc_offset_seconds=time.localtime().tm_gmtoff,
         )
 
-    def _adc_inputs(self) -> tuple[float, float, float, float]:
+    def adc_inputs(self) -> tuple[float, float, float, float]:
+        """Volts on the ADS1015's inputs: the MiCS-6814's three dividers, then the free input."""
         oxidising, reducing, nh3 = self.gas_sensor.voltages()
         return oxidising, reducing, nh3, self.analog_input_volts
 
@@ -124,6 +183,28 @@ class VirtualBoard(Board):
             path = f"/dev/i2c-{number}"
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
         return self.bus
+
+    def provide_i2c_chip(self, emulation: ChipEmulation, address: int, bus: int = BUS_NUMBER) -> None:
+        """Attach the chip ``emulation`` makes at ``address``, unless a chip is there already.
+
+        ``emulation`` is a factory ``(board, address) -> chip`` or its
+        import string ("hardware.virtual.chips.aht10:emulate"), imported
+        only when a chip is made. The board's own chips stay where they are.
+        A bus other than 1 raises FileNotFoundError, as ``i2c_bus`` does; an
+        address outside 0x08..0x77 ValueError.
+        """
+        i2c = self.i2c_bus(bus)
+        if not FIRST_DEVICE_ADDRESS <= address <= LAST_DEVICE_ADDRESS:
+            raise ValueError(f"I2C address 0x{address:02x} is reserved (devices use 0x08..0x77)")
+        with self._lock:
+            if address in i2c.addresses:
+                return
+            chip: I2CChip = load_emulation(emulation)(self, address)
+            if chip.address != address:
+                raise ValueError(
+                    f"emulation {emulation!r} made a chip at 0x{chip.address:02x}, not 0x{address:02x}"
+                )
+            i2c.attach(chip)
 
     def driver_pin(self, name: str) -> Any:
         """The ``(lines, offset)`` tuple of ``PINS[name]`` on the virtual GPIO."""

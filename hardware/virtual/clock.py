@@ -1,9 +1,24 @@
 """Time for the virtual board: the wall clock, or one that tests move by hand.
 
-The environment model and slow on-chip processes (the gas heater warming up)
-follow the board's clock. Short on-chip operations (a conversion, a reset)
-are timed by ``Stopwatch``, which also counts real time, because the vendor
-drivers wait for them by polling with the real ``time.sleep``.
+Every part of the virtual board takes its time from the board's clock
+(``Clock``: ``now``, ``monotonic``, ``sleep``) and none reads the real time
+itself, with one exception kept here: ``Stopwatch``.
+
+- The environment model and slow on-chip processes (the gas heater warming
+  up) follow the board's clock.
+- On-chip operations (a conversion, a reset, the PMS5003's frame cadence)
+  are timed by ``Stopwatch``, which also counts real time: the vendor
+  drivers wait for them by polling with the real ``time.sleep``, or by
+  blocking on a serial read, and no test advances a ManualClock while a
+  driver waits. On the wall clock the two agree; on a ManualClock an
+  operation ends at once when the test advances the clock past it, or after
+  its duration in real time, whichever comes first. A ManualClock made with
+  ``real_time_waits=False`` ends them only when advanced, for tests that
+  step a chip through its states by hand (a driver waiting on such a board
+  waits until its own timeout).
+- Time the board spends by itself (the I2C bus's wire time, when asked for)
+  goes through ``Clock.sleep``: real time on the wall clock, an advance of a
+  ManualClock.
 """
 
 from __future__ import annotations
@@ -11,21 +26,14 @@ from __future__ import annotations
 import threading
 import time
 
+from clocks import Clock, SystemClock
 
-class WallClock:
-    """Seconds since the epoch, as the real world has them."""
+__all__ = ["Clock", "ManualClock", "Stopwatch", "WallClock"]
 
-    def now(self) -> float:
-        """The current time in seconds since the epoch."""
-        return time.time()
 
-    def monotonic(self) -> float:
-        """Seconds on a clock that never goes back, for measuring durations."""
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` of real time."""
-        time.sleep(seconds)
+# The service's own clock protocol and the real clocks: the board keeps time
+# the way the rest of the service does.
+WallClock = SystemClock
 
 
 class ManualClock:
@@ -74,7 +82,7 @@ class Stopwatch:
     the real time it takes on the chip.
     """
 
-    def __init__(self, clock) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
         # A clock without a monotonic reading falls back to its epoch time.
         self._board_time = getattr(clock, "monotonic", clock.now)

@@ -18,6 +18,10 @@ machine, so a demo can be replayed and a test can name its expectations.
   (and drier, in relative terms) than the room. The coupling is the one the
   vendor's compensation assumes with its factor of 2.25:
   board = room + (cpu - room) / (2.25 + 1).
+
+Time: ``conditions()`` answers for the board clock's ``now`` (seconds since
+the epoch), or for any instant given; the model keeps no state, so a
+ManualClock may jump by hours and the values are those of the new instant.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import zlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hardware.virtual.clock import Clock
 
 DAY = 86_400.0
 HOUR = 3_600.0
@@ -136,7 +144,7 @@ class Environment:
     plus this offset (0 keeps the model the same on every machine).
     """
 
-    def __init__(self, clock, seed: int = 1, utc_offset_seconds: float = 0.0) -> None:
+    def __init__(self, clock: Clock, seed: int = 1, utc_offset_seconds: float = 0.0) -> None:
         self.clock = clock
         self.seed = seed
         self.utc_offset_seconds = utc_offset_seconds

@@ -8,6 +8,8 @@ the object handed out here, the same calls it makes on a gpiod
 reset, enable and data/command pins.
 
 Lines are numbered by BCM GPIO, as ``hardware.board.PINS`` names them.
+A level changes at once and listeners hear it on the driving thread;
+nothing here keeps time.
 """
 
 from __future__ import annotations

@@ -16,6 +16,12 @@ many transfers fails as a whole now and then.
 The bus counts its transactions (one per SMBus call, failed or not), in total
 and per address, so a test can prove that something caused no bus traffic.
 One lock serialises the bus, as the wire itself does.
+
+Time: by default a transfer takes no time. With ``wire_time=True`` each one
+holds the bus for as long as its bits take at ``clock_hz`` (100 kHz, the
+Pi's default), spent with the board clock's ``sleep``: real time on the wall
+clock, an advance of a ManualClock (so a test sees the wire time without
+waiting for it). Intermittent faults are decided by the board clock's time.
 """
 
 from __future__ import annotations
@@ -24,14 +30,16 @@ import ctypes
 import errno
 import os
 import threading
-import time
 from collections import Counter
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from smbus2 import i2c_msg
 from smbus2.smbus2 import I2C_M_RD
 
-from hardware.virtual.clock import WallClock
+from hardware.virtual.clock import Clock, WallClock
+
+if TYPE_CHECKING:
+    from hardware.virtual.faults import Faults
 
 # smbus2 refuses longer SMBus blocks before any ioctl: so does this bus.
 BLOCK_MAX = 32
@@ -61,12 +69,31 @@ BUS_CLOCK_HZ = 100_000
 BITS_PER_BYTE = 9
 
 
-class VirtualI2CBus:
-    """I2C bus ``number`` with emulated chips attached; smbus2.SMBus-compatible."""
+def wire_seconds(messages: int, payload_bytes: int, clock_hz: int = BUS_CLOCK_HZ) -> float:
+    """How long a transaction of ``messages`` carrying ``payload_bytes`` holds the wire."""
+    bits = messages * (1 + BITS_PER_BYTE) + payload_bytes * BITS_PER_BYTE + 1
+    return bits / clock_hz
 
-    def __init__(self, faults, clock=None, number: int = 1, clock_hz: int = BUS_CLOCK_HZ) -> None:
+
+class VirtualI2CBus:
+    """I2C bus ``number`` with emulated chips attached; smbus2.SMBus-compatible.
+
+    ``clock`` is the board's (the wall clock by default); ``wire_time``
+    makes each transfer last its time on the wire at ``clock_hz``.
+    """
+
+    def __init__(
+        self,
+        faults: Faults,
+        clock: Clock | None = None,
+        number: int = 1,
+        clock_hz: int = BUS_CLOCK_HZ,
+        *,
+        wire_time: bool = False,
+    ) -> None:
         self.number = number
         self.clock_hz = clock_hz
+        self.wire_time = wire_time
         self._faults = faults
         self._clock = clock if clock is not None else WallClock()
         self._chips: dict[int, I2CChip] = {}
@@ -192,13 +219,13 @@ class VirtualI2CBus:
             return data
 
     def _occupy(self, messages: int, payload_bytes: int) -> None:
-        """Hold the bus for as long as the transfer takes on the wire.
+        """Hold the bus for as long as the transfer takes on the wire, if asked to.
 
-        Real time, whatever the board's clock: the drivers wait in real time,
-        and a test's manual clock keeps the chips' own timings exact.
+        Spent on the board's clock, with the bus lock held: another transfer
+        waits for the wire as on a real bus.
         """
-        bits = messages * (1 + BITS_PER_BYTE) + payload_bytes * BITS_PER_BYTE + 1
-        time.sleep(bits / self.clock_hz)
+        if self.wire_time:
+            self._clock.sleep(wire_seconds(messages, payload_bytes, self.clock_hz))
 
     def _addressed(self, address: int) -> I2CChip:
         """The chip that acknowledges ``address``, or the error a Pi gives."""

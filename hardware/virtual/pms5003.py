@@ -14,6 +14,24 @@ Frame layout (Plantower PMS5003 data manual, appendix I), big-endian words:
     PM1.0, PM2.5, PM10 under atmospheric environment in ug/m3 |
     particles beyond 0.3, 0.5, 1.0, 2.5, 5.0, 10 um per 0.1 L of air |
     reserved | check code = sum of the 30 bytes before it
+
+Time: the frame cadence (about a second, ``frame_interval``) and the quiet
+time after power-up, reset or wake (``startup_seconds``) are on-chip times,
+each timed by a ``Stopwatch`` on the board's clock. On the wall clock that is
+real time. On a ManualClock (``real_time_waits=True``, its default) each
+wait ends when the test advances the clock past it or after its real
+duration, whichever comes first: a driver blocked on the serial port, which
+no test can advance the clock for, still gets its frame after at most one
+interval of real time, so a board with a short interval answers a read in
+milliseconds. One frame goes out per elapsed wait, however far the clock
+jumps (a sensor sends no backlog). On a ManualClock with
+``real_time_waits=False`` frames go out only when the test advances the
+clock; a driver reading from such a sensor waits for its own timeout, so
+such tests step the sensor by hand: ``advance``, then ``catch_up``.
+
+The thread notices a clock advance, a pin change or a fault within a tick
+(at most 50 ms, less for short intervals); ``catch_up`` waits until it has
+acted on the time and faults as they are now.
 """
 
 from __future__ import annotations
@@ -23,16 +41,17 @@ import fcntl
 import logging
 import math
 import os
+import select
 import shutil
 import struct
 import tempfile
 import termios
 import threading
-import time
 import tty
 from typing import TYPE_CHECKING, Protocol
 
 from hardware.board import PINS
+from hardware.virtual.clock import Clock, Stopwatch, WallClock
 
 if TYPE_CHECKING:
     from hardware.virtual.environment import Conditions
@@ -57,6 +76,21 @@ OUT_OF_RANGE_UGM3 = (1800, 2500, 3200)
 # discipline's 4096-byte buffer, one slot kept free); further bytes are lost
 # (an overrun), so a reader that falls behind finds at most this much.
 UART_BUFFER_BYTES = 4095
+
+# Data manual, active mode: a frame every 200-800 ms while the air changes
+# fast and every 2.3 s while it is steady; the emulation sends one a second,
+# in between. After power-up, reset or wake it stays quiet for a second
+# while its fan spins up (the manual wants 30 s before the data are stable;
+# the first frames come well before that).
+FRAME_INTERVAL_SECONDS = 1.0
+STARTUP_SECONDS = 1.0
+# The longest the thread sleeps before looking again at the pins, faults
+# and the board's clock, which announce nothing.
+TICK_SECONDS = 0.05
+# How long the thread waits for the kernel to count a frame it wrote (see
+# ``_await_delivery``): at most 100 ms, in steps of half a millisecond.
+DELIVERY_CHECKS = 200
+DELIVERY_CHECK_SECONDS = 0.0005
 
 
 class ConditionsSource(Protocol):
@@ -122,7 +156,21 @@ def parse_frame(frame: bytes) -> ParticulateFrame:
         raise FrameError(f"frame length field must be {FRAME_LENGTH}, got {length}")
     if check != checksum(frame):
         raise FrameError(f"check code {check:#06x} != sum of bytes {checksum(frame):#06x}")
-    return ParticulateFrame(*words[:6], counts=tuple(words[6:12]), reserved=words[12])
+    return _frame(words[:3], words[3:6], words[6:12], reserved=words[12])
+
+
+def _frame(cf1: list[int], atm: list[int], counts: list[int], reserved: int = 0) -> ParticulateFrame:
+    """A ParticulateFrame from its three groups of words, in frame order."""
+    return ParticulateFrame(
+        pm1_0_cf1=cf1[0],
+        pm2_5_cf1=cf1[1],
+        pm10_cf1=cf1[2],
+        pm1_0_atm=atm[0],
+        pm2_5_atm=atm[1],
+        pm10_atm=atm[2],
+        counts=(counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]),
+        reserved=reserved,
+    )
 
 
 def atmospheric(cf1_ugm3: float) -> float:
@@ -179,7 +227,7 @@ def frame_values(pm1_0: float, pm2_5: float, pm10: float) -> ParticulateFrame:
     pm10 = max(clamp(pm10), pm2_5)
     cf1 = [round(v) for v in (pm1_0, pm2_5, pm10)]
     atm = [round(atmospheric(v)) for v in (pm1_0, pm2_5, pm10)]
-    return ParticulateFrame(*cf1, *atm, counts=particle_counts(pm1_0, pm2_5, pm10))
+    return _frame(cf1, atm, list(particle_counts(pm1_0, pm2_5, pm10)))
 
 
 def out_of_range_values() -> ParticulateFrame:
@@ -199,7 +247,7 @@ class VirtualPMS5003:
 
     ``frame_interval`` is the time between frames (about a second on the
     real sensor); ``startup_seconds`` the quiet time after power-up, reset or
-    wake before the first frame.
+    wake before the first frame; both on ``clock`` (see the module notes).
     """
 
     def __init__(
@@ -208,14 +256,19 @@ class VirtualPMS5003:
         faults: Faults,
         gpio: VirtualGpio,
         *,
-        frame_interval: float = 1.0,
-        startup_seconds: float = 1.0,
+        clock: Clock | None = None,
+        frame_interval: float = FRAME_INTERVAL_SECONDS,
+        startup_seconds: float = STARTUP_SECONDS,
     ) -> None:
+        if frame_interval <= 0 or startup_seconds < 0:
+            raise ValueError("the frame interval must be positive and the start-up time not negative")
         self._environment = environment
         self._faults = faults
         self._gpio = gpio
+        self._clock: Clock = clock if clock is not None else WallClock()
         self._interval = frame_interval
         self._startup = startup_seconds
+        self._tick = min(TICK_SECONDS, frame_interval / 2)
         self._enable_pin = PINS["pms5003_enable"]
         self._reset_pin = PINS["pms5003_reset"]
         self._lock = threading.Lock()
@@ -227,9 +280,14 @@ class VirtualPMS5003:
         self._link: str | None = None
         self._slave_path = ""
         self._present = True
-        self._next_frame_at = 0.0
+        # The wait before the next frame: the start-up time, then the interval.
+        self._waiting = Stopwatch(self._clock)
+        self._wait_seconds = startup_seconds
         self._frames_sent = 0
         self._model_failing = False
+        # Passes of the thread's loop begun and finished (``catch_up``).
+        self._passes = threading.Condition()
+        self._passes_begun = self._passes_done = 0
         # Manual, pin definitions: SET and RESET are pulled up inside the
         # sensor, so with nothing driving them it runs.
         gpio.pull(self._enable_pin, True)
@@ -243,6 +301,16 @@ class VirtualPMS5003:
         if self._link is None:
             raise RuntimeError("the virtual PMS5003 is not started")
         return self._link
+
+    @property
+    def frame_interval(self) -> float:
+        """Seconds between frames, on the board's clock."""
+        return self._interval
+
+    @property
+    def startup_seconds(self) -> float:
+        """Seconds of quiet after power-up, reset or wake, on the board's clock."""
+        return self._startup
 
     @property
     def frames_sent(self) -> int:
@@ -287,48 +355,74 @@ class VirtualPMS5003:
             shutil.rmtree(self._directory, ignore_errors=True)
         self._directory = self._link = None
 
+    def catch_up(self, timeout: float = 5.0) -> None:
+        """Wait until the sensor has acted on the board's time, pins and faults as they are now.
+
+        For tests that move a ManualClock or set a fault and then look at
+        what the sensor did: the thread makes one whole pass begun after
+        this call. Raises RuntimeError when the sensor is not started, and
+        TimeoutError if the pass does not finish within ``timeout`` seconds.
+        """
+        if self._thread is None:
+            raise RuntimeError("the virtual PMS5003 is not started")
+        with self._passes:
+            target = self._passes_begun + 1
+            self._wake.set()
+            if not self._passes.wait_for(lambda: self._passes_done >= target, timeout):
+                raise TimeoutError("the virtual PMS5003's thread did not answer")
+
     def _on_pin_change(self, level: bool) -> None:
         # Taking the lock waits out a frame being written, so once a pin has
         # fallen nothing more goes out. Waking or leaving reset restarts the
         # fan and the measurement.
         with self._lock:
             if level:
-                self._next_frame_at = time.monotonic() + self._startup
+                self._restart_locked()
         self._wake.set()
 
     def _restart(self) -> None:
         with self._lock:
-            self._next_frame_at = time.monotonic() + self._startup
+            self._restart_locked()
+
+    def _restart_locked(self) -> None:
+        self._waiting = Stopwatch(self._clock)
+        self._wait_seconds = self._startup
 
     def _run(self) -> None:
-        # Short ticks so a fault set from outside (which announces nothing)
-        # takes effect promptly; the work per tick is a few comparisons.
-        tick = min(0.05, self._interval / 2)
         while not self._stopping.is_set():
+            # Cleared before the pass: a wake during it makes the next wait return at once.
+            self._wake.clear()
+            with self._passes:
+                self._passes_begun += 1
             self._follow_presence()
-            now = time.monotonic()
             with self._lock:
-                due = self._next_frame_at
-            if now >= due:
-                with self._lock:
+                if self._waiting.passed(self._wait_seconds):
                     if self.running():
                         self._send_frame()
-                    # Keep the cadence, but never catch up on frames missed
-                    # while asleep; a restart meanwhile has set its own time.
-                    if self._next_frame_at == due:
-                        self._next_frame_at = max(due + self._interval, now)
-                    due = self._next_frame_at
-            self._wake.wait(min(tick, max(0.0, due - time.monotonic())))
-            self._wake.clear()
+                    # Asleep or in reset the cadence runs on, sending nothing,
+                    # and waking restarts it: no backlog of missed frames.
+                    self._waiting = Stopwatch(self._clock)
+                    self._wait_seconds = self._interval
+                # Real time at least as long as this makes the wait pass (a
+                # Stopwatch counts real time too); a clock advance or a
+                # change of faults is seen within a tick.
+                remaining = self._wait_seconds - self._waiting.elapsed()
+            with self._passes:
+                self._passes_done += 1
+                self._passes.notify_all()
+            self._wake.wait(min(self._tick, max(0.0, remaining)))
 
     def _follow_presence(self) -> None:
         """Remove the device link while ``absent`` is set; restore it after."""
         absent = self._faults.configured("pms5003") == "absent"
+        link = self._link
+        if link is None:
+            return
         if absent and self._present:
             self._present = False
-            os.unlink(self._link)
+            os.unlink(link)
         elif not absent and not self._present:
-            os.symlink(self._slave_path, self._link)
+            os.symlink(self._slave_path, link)
             self._present = True
             self._restart()
 
@@ -357,7 +451,7 @@ class VirtualPMS5003:
         self._write(frame)
 
     def _write(self, frame: bytes) -> None:
-        waiting = struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"))[0]
+        waiting = self._line_bytes()
         if waiting + len(frame) > UART_BUFFER_BYTES:
             return  # overrun: the reader is behind and the frame is lost
         try:
@@ -365,3 +459,28 @@ class VirtualPMS5003:
         except BlockingIOError:
             return
         self._frames_sent += 1
+        self._await_delivery(waiting, waiting + len(frame))
+
+    def _line_bytes(self) -> int:
+        """Bytes received and not yet read, as the reader's FIONREAD counts them."""
+        return struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+    def _await_delivery(self, before: int, expected: int) -> None:
+        """Wait until the bytes just written are counted on the reader's side.
+
+        Linux hands bytes from a pty's master to its slave through a work
+        queue, so FIONREAD lags a write, by microseconds or, on a busy
+        machine, by milliseconds; the next overrun check needs them counted.
+        ``poll`` on the slave runs that work when there is nothing to read;
+        otherwise it runs by itself soon. A reader taking bytes meanwhile
+        also ends the wait: it keeps up, and the buffer is no concern.
+        """
+        poller = select.poll()
+        poller.register(self._slave, select.POLLIN)
+        for _ in range(DELIVERY_CHECKS):
+            poller.poll(0)
+            waiting = self._line_bytes()
+            if waiting >= min(expected, UART_BUFFER_BYTES) or waiting < before or waiting == 0:
+                return
+            if self._stopping.wait(DELIVERY_CHECK_SECONDS):
+                return

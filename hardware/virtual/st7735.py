@@ -6,6 +6,12 @@ line (GPIO 9) is low and parameters or pixel data when it is high. The panel
 decodes the Sitronix ST7735S command set (SWRESET, SLPIN/SLPOUT, INVOFF/INVON,
 DISPOFF/DISPON, CASET, RASET, RAMWR, MADCTL, COLMOD) into its 132x162 frame
 memory, and ``frame()`` shows what a person looking at the glass sees.
+
+Time: the panel keeps none; every command takes effect at once. The waits
+of the set-up (the ST7735S's 120 ms after SLPOUT and the like) are the
+vendor driver's own ``time.sleep`` calls in its reset and init sequence,
+about a second of real time per set-up, and ``_ST7735OnSpi`` repeats the
+vendor constructor's 0.1 s backlight pause as it is.
 """
 
 from __future__ import annotations
@@ -15,9 +21,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-import gpiodevice
+import gpiodevice  # type: ignore[import-untyped]
 import numpy as np
-import st7735
+import st7735  # type: ignore[import-untyped]
 from PIL import Image
 
 from hardware.board import PINS
@@ -220,6 +226,8 @@ class VirtualPanel:
             self._pending = b""
 
     def _take_parameters(self, values: list[int]) -> None:
+        if self._command is None:
+            return
         needed = _PARAMETERS[self._command]
         self._parameters.extend(values)
         if len(self._parameters) < needed:

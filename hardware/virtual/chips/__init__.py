@@ -2,6 +2,18 @@
 
 One module per chip; each answers the transfers ``hardware.virtual.i2c``
 delivers, from the environment model, and honours the faults set for it.
+
+Each I2C chip module has a factory ``emulate(board, address) -> chip``, so
+that ``VirtualBoard.provide_i2c_chip`` can put one at any address, given the
+factory or its import string (imported only when a chip is provided):
+
+- "hardware.virtual.chips.ads1015:emulate" (ADS1015 reading the MiCS-6814)
+- "hardware.virtual.chips.aht10:emulate"
+- "hardware.virtual.chips.bme280:emulate"
+- "hardware.virtual.chips.bmp280:emulate"
+- "hardware.virtual.chips.ltr559:emulate"
+
+The MiCS-6814 is no I2C chip: the ADS1015 measures it.
 """
 
 from hardware.virtual.chips.ads1015 import ADS1015Chip

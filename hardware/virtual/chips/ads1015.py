@@ -9,15 +9,29 @@ most significant byte first. In single-shot mode writing config with bit 15
 (OS) set starts one conversion, which takes 1/data-rate; OS reads 0 until it
 is done. The ads1015 driver tells an ADS1015 from an ADS1115 by timing ten
 conversions with the real clock (an ADS1015 is 16 times faster at the same
-setting), so conversions here take real time too (see ``Stopwatch``).
+setting), so conversions here take real time too (see ``Stopwatch``): on a
+ManualClock a conversion ends after 1/DR of real time or when the test
+advances the clock past it.
+
+``emulate(board, address)`` ("hardware.virtual.chips.ads1015:emulate")
+makes one for ``VirtualBoard.provide_i2c_chip``: an ADS1015 wired as the
+Enviro+ wires its own, to the board's MiCS-6814 dividers on inputs 0-2 and
+the free fourth input (``VirtualBoard.adc_inputs``), so a MiCS-6814 read at
+another address reads the same gas sensor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from hardware.virtual.chips.registers import RegisterChip
 from hardware.virtual.clock import Stopwatch
+
+if TYPE_CHECKING:
+    from hardware.virtual import VirtualBoard
+    from hardware.virtual.environment import Environment
+    from hardware.virtual.faults import Faults
 
 ADDRESS = 0x49
 
@@ -54,8 +68,8 @@ class ADS1015Chip(RegisterChip):
 
     def __init__(
         self,
-        environment,
-        faults,
+        environment: Environment,
+        faults: Faults,
         inputs: Callable[[], tuple[float, float, float, float]],
         address: int = ADDRESS,
     ) -> None:
@@ -145,3 +159,8 @@ class ADS1015Chip(RegisterChip):
         word = bytes([value >> 8, value & 0xFF])
         # The pointer does not advance: longer reads repeat the register.
         return bytes(word[i % 2] for i in range(length))
+
+
+def emulate(board: VirtualBoard, address: int = ADDRESS) -> ADS1015Chip:
+    """An ADS1015 at ``address`` converting the board's gas dividers and free input."""
+    return ADS1015Chip(board.environment, board.faults, board.adc_inputs, address)

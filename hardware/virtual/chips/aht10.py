@@ -13,13 +13,28 @@ Conversions (datasheet "signal transformation"):
 Any other byte written (such as the register number smbus2's
 ``read_i2c_block_data`` sends first) is ignored, as the part ignores it.
 As an extra breakout on the header it measures the room.
+
+Time: a measurement and a soft reset last their datasheet times on a
+``Stopwatch`` (the board's clock, or real time for a driver that waits
+with ``time.sleep``).
+
+``emulate(board, address)`` ("hardware.virtual.chips.aht10:emulate") makes
+one for ``VirtualBoard.provide_i2c_chip``; the AHT10's address is fixed at
+0x38 by the part, but the factory takes any, for parts that answer
+elsewhere.
 """
 
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 from hardware.virtual.clock import Stopwatch
+
+if TYPE_CHECKING:
+    from hardware.virtual import VirtualBoard
+    from hardware.virtual.environment import Environment
+    from hardware.virtual.faults import Faults
 
 ADDRESS = 0x38
 
@@ -55,7 +70,9 @@ class AHT10Chip:
 
     name = "aht10"
 
-    def __init__(self, environment, faults, address: int = ADDRESS, seed: int = 0) -> None:
+    def __init__(
+        self, environment: Environment, faults: Faults, address: int = ADDRESS, seed: int = 0
+    ) -> None:
         self.address = address
         self.environment = environment
         self.faults = faults
@@ -111,3 +128,8 @@ class AHT10Chip:
         # Bytes past the sixth: the bus idles high.
         frame = bytes([status]) + data + b"\xff" * max(0, length - 6)
         return frame[:length]
+
+
+def emulate(board: VirtualBoard, address: int = ADDRESS) -> AHT10Chip:
+    """An AHT10 at ``address`` measuring the board's room, with the board's faults."""
+    return AHT10Chip(board.environment, board.faults, address, seed=board.seed)

@@ -3,12 +3,24 @@
 On the Enviro+ it sits at I2C address 0x76 (SDO to ground), chip id 0x60
 (datasheet BST-BME280-DS002 section 5.4.1). It sits above the Pi's CPU, so
 it measures the board's air: warmer than the room, and drier in relative
-terms for the same water content.
+terms for the same water content. A second one, on a breakout at 0x77
+(SDO to VDDIO), would measure the same air.
+
+``emulate(board, address)`` ("hardware.virtual.chips.bme280:emulate")
+makes one for ``VirtualBoard.provide_i2c_chip``. Timing and compensation:
+``hardware.virtual.chips.bosch``.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hardware.virtual.chips.bosch import TYPICAL_BME280, BoschCalibration, BoschSensor, Measurand
+
+if TYPE_CHECKING:
+    from hardware.virtual import VirtualBoard
+    from hardware.virtual.environment import Conditions, Environment
+    from hardware.virtual.faults import Faults
 
 ADDRESS = 0x76
 CHIP_ID = 0x60
@@ -24,15 +36,20 @@ class BME280Chip(BoschSensor):
 
     def __init__(
         self,
-        environment,
-        faults,
+        environment: Environment,
+        faults: Faults,
         address: int = ADDRESS,
         calibration: BoschCalibration = TYPICAL_BME280,
     ) -> None:
         super().__init__(environment, faults, address, calibration)
 
-    def measurand(self, conditions) -> Measurand:
+    def measurand(self, conditions: Conditions) -> Measurand:
         """The board's temperature and humidity, and the pressure."""
         return Measurand(
             conditions.temperature_celsius, conditions.pressure_pascals, conditions.humidity_percent
         )
+
+
+def emulate(board: VirtualBoard, address: int = ADDRESS) -> BME280Chip:
+    """A BME280 at ``address`` with a typical part's calibration, on the board's model and faults."""
+    return BME280Chip(board.environment, board.faults, address)

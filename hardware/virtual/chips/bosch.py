@@ -1,29 +1,38 @@
-"""What the Bosch BME280 and BMP280 share: compensation math and register map.
+"""What the Bosch BME280 and BMP280 share: compensation formulas and register map.
 
 Both parts measure temperature and pressure the same way: a 20-bit ADC
 value per quantity, turned into degrees Celsius and pascals by the
-compensation formulas with the part's factory calibration words (BME280
+compensation formulas with the part's factory trimming words (BME280
 datasheet BST-BME280-DS002 sections 4.2.2-4.2.3 and 8.1; BMP280 datasheet
 BST-BMP280-DS001 sections 3.11-3.12 and 8.1). The BME280 adds humidity.
 
-The emulation works backwards: from the environment model's value it finds
-the raw ADC value whose compensation gives that value, so a driver doing
-the datasheet's math reads the model back within the sensor's resolution.
-The double-precision formulas are used, as pimoroni-bme280 uses them.
+This module has its own copy of the datasheets' double-precision forward
+formulas (``compensate_temperature``, ``compensate_pressure``,
+``compensate_humidity``) and of the trimming-word layout
+(``BoschCalibration``), written from the datasheets, so that a reader
+tested against this emulation is checked against the datasheet and not
+against itself. The emulation works backwards: from the environment
+model's value it finds the raw ADC value whose compensation gives that
+value, so a driver doing the datasheet's math reads the model back within
+the sensor's resolution.
+
+Time: start-up after reset and each measurement are timed by
+``hardware.virtual.clock.Stopwatch`` (the board's clock, or real time for
+drivers that poll with ``time.sleep``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import struct
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from hardware.virtual.chips.registers import RegisterChip
 from hardware.virtual.clock import Stopwatch
 
-# The datasheet's forward formulas, as the product's own BMP280 reader
-# computes them; the emulation inverts them.
-from retrievers.bmp280 import Calibration, compensate_pressure, compensate_temperature
+if TYPE_CHECKING:
+    from hardware.virtual.environment import Conditions, Environment
+    from hardware.virtual.faults import Faults
 
 # Register map (BME280 datasheet section 5.3, BMP280 section 4.2).
 REG_CALIBRATION = 0x88  # calib00..calib25, 0x88..0xA1
@@ -53,36 +62,108 @@ STARTUP_SECONDS = 0.002
 OVERSAMPLING = (0, 1, 2, 4, 8, 16, 16, 16)
 
 
-@dataclasses.dataclass(frozen=True)
-class BoschCalibration(Calibration):
-    """The factory trimming words of one part: the BMP280's dig_T1..dig_P9
-    (as the product's reader parses them) and the BME280's dig_H1..dig_H6."""
+# Where the temperature and pressure trimming words live (BMP280 datasheet
+# table 17, BME280 table 16): each a 16-bit word, least significant byte at
+# the lower address; dig_T1 and dig_P1 unsigned, the others two's complement.
+TRIMMING_WORDS = (
+    ("dig_t1", 0x88), ("dig_t2", 0x8A), ("dig_t3", 0x8C),
+    ("dig_p1", 0x8E), ("dig_p2", 0x90), ("dig_p3", 0x92), ("dig_p4", 0x94), ("dig_p5", 0x96),
+    ("dig_p6", 0x98), ("dig_p7", 0x9A), ("dig_p8", 0x9C), ("dig_p9", 0x9E),
+)  # fmt: skip
+UNSIGNED_WORDS = frozenset({"dig_t1", "dig_p1"})
+# The BME280's humidity words (table 16): dig_H1 alone in 0xA1, the rest in
+# 0xE1..0xE7, where dig_H4 and dig_H5 are 12-bit values sharing 0xE5.
+REG_DIG_H1 = 0xA1
+REG_DIG_H2 = 0xE1  # signed 16 bits, 0xE1 LSB, 0xE2 MSB
+REG_DIG_H3 = 0xE3  # unsigned 8 bits
+REG_DIG_H4 = 0xE4  # bits 11:4 in 0xE4, bits 3:0 in 0xE5[3:0]
+REG_DIG_H5 = 0xE6  # bits 3:0 in 0xE5[7:4], bits 11:4 in 0xE6
+REG_DIG_H6 = 0xE7  # signed 8 bits
 
-    h1: int = 0
-    h2: int = 0
-    h3: int = 0
-    h4: int = 0
-    h5: int = 0
-    h6: int = 0
+
+def _check_bits(name: str, value: int, bits: int, signed: bool) -> None:
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if not low <= value <= high:
+        raise ValueError(f"{name} must fit {'signed' if signed else 'unsigned'} {bits} bits, got {value}")
+
+
+@dataclasses.dataclass(frozen=True)
+class BoschCalibration:
+    """The factory trimming words of one part, named as the datasheets name them.
+
+    dig_T1..dig_P9 are the BMP280's and the BME280's; dig_H1..dig_H6 only the
+    BME280's (a BMP280 leaves them 0).
+    """
+
+    dig_t1: int
+    dig_t2: int
+    dig_t3: int
+    dig_p1: int
+    dig_p2: int
+    dig_p3: int
+    dig_p4: int
+    dig_p5: int
+    dig_p6: int
+    dig_p7: int
+    dig_p8: int
+    dig_p9: int
+    dig_h1: int = 0
+    dig_h2: int = 0
+    dig_h3: int = 0
+    dig_h4: int = 0
+    dig_h5: int = 0
+    dig_h6: int = 0
+
+    def __post_init__(self) -> None:
+        for name, _ in TRIMMING_WORDS:
+            _check_bits(name, getattr(self, name), 16, signed=name not in UNSIGNED_WORDS)
+        for name, bits, signed in (
+            ("dig_h1", 8, False),
+            ("dig_h2", 16, True),
+            ("dig_h3", 8, False),
+            ("dig_h4", 12, True),
+            ("dig_h5", 12, True),
+            ("dig_h6", 8, True),
+        ):
+            _check_bits(name, getattr(self, name), bits, signed)
+
+    def registers(self, humidity: bool = True) -> dict[int, int]:
+        """The non-volatile registers holding these words: ``{address: byte}``.
+
+        0x88..0xA1 always (0xA0 is reserved and reads 0); 0xE1..0xE7 with
+        ``humidity`` (the BME280's).
+        """
+        nvm = {0xA0: 0x00, REG_DIG_H1: self.dig_h1}
+        for name, address in TRIMMING_WORDS:
+            word = getattr(self, name) & 0xFFFF
+            nvm[address], nvm[address + 1] = word & 0xFF, word >> 8
+        if humidity:
+            h2, h4, h5 = self.dig_h2 & 0xFFFF, self.dig_h4 & 0xFFF, self.dig_h5 & 0xFFF
+            nvm[REG_DIG_H2], nvm[REG_DIG_H2 + 1] = h2 & 0xFF, h2 >> 8
+            nvm[REG_DIG_H3] = self.dig_h3
+            nvm[REG_DIG_H4] = h4 >> 4
+            nvm[REG_DIG_H4 + 1] = (h4 & 0x0F) | (h5 & 0x0F) << 4
+            nvm[REG_DIG_H5] = h5 >> 4
+            nvm[REG_DIG_H6] = self.dig_h6 & 0xFF
+        return nvm
 
     def calibration_bytes(self) -> bytes:
-        """Registers 0x88..0xA1: T1..P9 as little-endian words, 0xA0 reserved, H1."""
-        return self.registers() + bytes([0, self.h1 & 0xFF])
+        """Registers 0x88..0xA1 (calib00..calib25) in address order."""
+        nvm = self.registers(humidity=False)
+        return bytes(nvm[address] for address in range(REG_CALIBRATION, REG_DIG_H1 + 1))
 
     def humidity_bytes(self) -> bytes:
-        """Registers 0xE1..0xE7 (BME280 datasheet table 16: H4 and H5 share 0xE5)."""
-        h4, h5 = self.h4 & 0xFFF, self.h5 & 0xFFF
-        return struct.pack("<h", self.h2) + bytes(
-            [self.h3 & 0xFF, h4 >> 4, (h4 & 0x0F) | (h5 & 0x0F) << 4, h5 >> 4, self.h6 & 0xFF]
-        )
+        """Registers 0xE1..0xE7 (calib26..calib32), the BME280's humidity words."""
+        nvm = self.registers()
+        return bytes(nvm[address] for address in range(REG_HUMIDITY_CALIBRATION, REG_DIG_H6 + 1))
 
 
-# The example calibration of the BMP280 datasheet's worked example
-# (section 3.12): with it adc_T = 519888 gives 25.08 C and adc_P = 415148
-# gives 100653.27 Pa.
+# The calibration of the BMP280 datasheet's worked example (section 3.12):
+# with it adc_T = 519888 gives 25.08 C and adc_P = 415148 gives 100653.27 Pa.
 DATASHEET_EXAMPLE = BoschCalibration(
-    t1=27504, t2=26435, t3=-1000, p1=36477, p2=-10685, p3=3024, p4=2855, p5=140, p6=-7,
-    p7=15500, p8=-14600, p9=6000,
+    dig_t1=27504, dig_t2=26435, dig_t3=-1000,
+    dig_p1=36477, dig_p2=-10685, dig_p3=3024, dig_p4=2855, dig_p5=140, dig_p6=-7,
+    dig_p7=15500, dig_p8=-14600, dig_p9=6000,
 )  # fmt: skip
 
 # A calibration like one read from a real BME280. dig_H3 is 0 and dig_H4,
@@ -91,24 +172,68 @@ DATASHEET_EXAMPLE = BoschCalibration(
 # have and mis-decodes negative dig_H4/dig_H5, so other words would make the
 # real driver disagree with the datasheet.
 TYPICAL_BME280 = BoschCalibration(
-    t1=28009, t2=26533, t3=50, p1=37979, p2=-10678, p3=3024, p4=7627, p5=-95, p6=-7,
-    p7=9900, p8=-10230, p9=4285, h1=75, h2=362, h3=0, h4=313, h5=50, h6=30,
+    dig_t1=28009, dig_t2=26533, dig_t3=50,
+    dig_p1=37979, dig_p2=-10678, dig_p3=3024, dig_p4=7627, dig_p5=-95, dig_p6=-7,
+    dig_p7=9900, dig_p8=-10230, dig_p9=4285,
+    dig_h1=75, dig_h2=362, dig_h3=0, dig_h4=313, dig_h5=50, dig_h6=30,
 )  # fmt: skip
 
 # A calibration like one read from a real BMP280 (no humidity words).
 TYPICAL_BMP280 = BoschCalibration(
-    t1=27922, t2=26220, t3=50, p1=36738, p2=-10542, p3=3024, p4=5386, p5=-141, p6=-7,
-    p7=15500, p8=-14600, p9=6000,
+    dig_t1=27922, dig_t2=26220, dig_t3=50,
+    dig_p1=36738, dig_p2=-10542, dig_p3=3024, dig_p4=5386, dig_p5=-141, dig_p6=-7,
+    dig_p7=15500, dig_p8=-14600, dig_p9=6000,
 )  # fmt: skip
 
 
+# -- the datasheets' forward formulas (section 8.1, double precision) ---------
+
+
+def compensate_temperature(cal: BoschCalibration, adc_t: int) -> tuple[float, float]:
+    """Degrees Celsius and t_fine for a raw 20-bit temperature.
+
+    The datasheet's code stores t_fine in a 32-bit integer; its worked
+    example (BMP280 section 3.12) carries the fraction on, and only so gives
+    its 100653.27 Pa. The fraction moves the pressure by under 0.01 Pa, a
+    twentieth of one count at x16, so it is kept, as the worked example and
+    pimoroni-bme280 keep it.
+    """
+    var1 = (adc_t / 16384.0 - cal.dig_t1 / 1024.0) * cal.dig_t2
+    var2 = (adc_t / 131072.0 - cal.dig_t1 / 8192.0) * (adc_t / 131072.0 - cal.dig_t1 / 8192.0) * cal.dig_t3
+    t_fine = var1 + var2
+    return t_fine / 5120.0, t_fine
+
+
+def compensate_pressure(cal: BoschCalibration, adc_p: int, t_fine: float) -> float:
+    """Pascals for a raw 20-bit pressure measured at ``t_fine``."""
+    var1 = t_fine / 2.0 - 64000.0
+    var2 = var1 * var1 * cal.dig_p6 / 32768.0
+    var2 = var2 + var1 * cal.dig_p5 * 2.0
+    var2 = var2 / 4.0 + cal.dig_p4 * 65536.0
+    var1 = (cal.dig_p3 * var1 * var1 / 524288.0 + cal.dig_p2 * var1) / 524288.0
+    var1 = (1.0 + var1 / 32768.0) * cal.dig_p1
+    if var1 == 0.0:
+        return 0.0  # the datasheet's guard against dividing by zero (dig_P1 = 0)
+    p = 1048576.0 - adc_p
+    p = (p - var2 / 4096.0) * 6250.0 / var1
+    var1 = cal.dig_p9 * p * p / 2147483648.0
+    var2 = p * cal.dig_p8 / 32768.0
+    return p + (var1 + var2 + cal.dig_p7) / 16.0
+
+
 def compensate_humidity(cal: BoschCalibration, adc_h: int, t_fine: float) -> float:
-    """Percent relative humidity, before the datasheet's clamp to 0..100 (BME280 8.1)."""
-    h = t_fine - 76800.0
-    h = (adc_h - (cal.h4 * 64.0 + cal.h5 / 16384.0 * h)) * (
-        cal.h2 / 65536.0 * (1.0 + cal.h6 / 67108864.0 * h * (1.0 + cal.h3 / 67108864.0 * h))
+    """Percent relative humidity for a raw 16-bit humidity (BME280 only).
+
+    Before the datasheet's final clamp to 0..100, so that a value beyond
+    saturation (the out-of-range fault) can be seen for what it is.
+    """
+    var_h = t_fine - 76800.0
+    var_h = (adc_h - (cal.dig_h4 * 64.0 + cal.dig_h5 / 16384.0 * var_h)) * (
+        cal.dig_h2
+        / 65536.0
+        * (1.0 + cal.dig_h6 / 67108864.0 * var_h * (1.0 + cal.dig_h3 / 67108864.0 * var_h))
     )
-    return h * (1.0 - cal.h1 * h / 524288.0)
+    return var_h * (1.0 - cal.dig_h1 * var_h / 524288.0)
 
 
 def _nearest_raw(decode: Callable[[int], float], target: float, bits: int) -> int:
@@ -191,18 +316,16 @@ class BoschSensor(RegisterChip):
     # config t_sb field -> standby time in ms (BME280 table 27; BMP280 differs in 6, 7).
     standby_ms: tuple[float, ...] = (0.5, 62.5, 125, 250, 500, 1000, 10, 20)
 
-    def __init__(self, environment, faults, address: int, calibration: BoschCalibration) -> None:
+    def __init__(
+        self, environment: Environment, faults: Faults, address: int, calibration: BoschCalibration
+    ) -> None:
         super().__init__(address, faults)
         self.environment = environment
         self.calibration = calibration
-        self._nvm = {REG_CALIBRATION + i: b for i, b in enumerate(calibration.calibration_bytes())}
-        if self.has_humidity:
-            self._nvm.update(
-                {REG_HUMIDITY_CALIBRATION + i: b for i, b in enumerate(calibration.humidity_bytes())}
-            )
+        self._nvm = calibration.registers(humidity=self.has_humidity)
         self._power_on()
 
-    def measurand(self, conditions) -> Measurand:
+    def measurand(self, conditions: Conditions) -> Measurand:
         """What the part measures under ``conditions``."""
         raise NotImplementedError
 

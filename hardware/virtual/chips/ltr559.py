@@ -7,14 +7,28 @@ CH1 (IR), whose counts scale with gain and integration time; lux comes from
 them with the coefficients of Lite-On's appendix A, as the driver computes
 it. The emulation picks counts that give the model's illuminance back. The
 proximity sensor reports an 11-bit count that rises as something nears.
+
+Time: the soft reset and the measurement cycles (the integration and
+repeat times of ALS_MEAS_RATE, the PS_MEAS_RATE period) run on a
+``Stopwatch`` each (the board's clock, or real time for a driver that polls
+with ``time.sleep``).
+
+``emulate(board, address)`` ("hardware.virtual.chips.ltr559:emulate")
+makes one for ``VirtualBoard.provide_i2c_chip``.
 """
 
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 
 from hardware.virtual.chips.registers import RegisterChip
-from hardware.virtual.clock import Stopwatch
+from hardware.virtual.clock import Clock, Stopwatch
+
+if TYPE_CHECKING:
+    from hardware.virtual import VirtualBoard
+    from hardware.virtual.environment import Environment
+    from hardware.virtual.faults import Faults
 
 ADDRESS = 0x23
 PART_ID = 0x92
@@ -83,7 +97,7 @@ class LTR559Chip(RegisterChip):
 
     name = "ltr559"
 
-    def __init__(self, environment, faults, address: int = ADDRESS) -> None:
+    def __init__(self, environment: Environment, faults: Faults, address: int = ADDRESS) -> None:
         super().__init__(address, faults)
         self.environment = environment
         self._registers: dict[int, int] = {}
@@ -190,7 +204,7 @@ class _Cycle:
     def __init__(self) -> None:
         self._watch: Stopwatch | None = None
 
-    def completed(self, clock, active: bool, period: float) -> bool:
+    def completed(self, clock: Clock, active: bool, period: float) -> bool:
         """True when a measurement finished since the last call that said so."""
         if not active:
             self._watch = None
@@ -201,3 +215,8 @@ class _Cycle:
             self._watch = Stopwatch(clock)
             return True
         return False
+
+
+def emulate(board: VirtualBoard, address: int = ADDRESS) -> LTR559Chip:
+    """An LTR559 at ``address`` seeing the board's light and proximity, with its faults."""
+    return LTR559Chip(board.environment, board.faults, address)

@@ -9,12 +9,19 @@ which is the warm-up a reader has to wait out.
 On the board each element is the upper half of a divider with a 56 kOhm
 load to ground, fed from 3.3 V, and the ADS1015 measures the middle:
 V = 3.3 * R / (R + 56000), so R = V * 56000 / (3.3 - V).
+
+Time: the heater's warm-up and cool-down follow the board's clock (its
+``now``), so a test advances a ManualClock through minutes of warm-up at once.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hardware.virtual.environment import Environment
 
 SUPPLY_VOLTS = 3.3
 LOAD_OHMS = 56_000.0
@@ -40,7 +47,7 @@ def element_ohms(volts: float) -> float:
 class MICS6814:
     """The three elements and their heater, on the board's clock."""
 
-    def __init__(self, environment, heater_on: bool = False) -> None:
+    def __init__(self, environment: Environment, heater_on: bool = False) -> None:
         self.environment = environment
         self._lock = threading.Lock()
         self._on = heater_on

@@ -8,6 +8,11 @@ read a block such as the BME280's calibration in one transfer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hardware.virtual.faults import Faults
+
 
 class RegisterChip:
     """Base for chips whose bus protocol is a register pointer with auto-increment.
@@ -19,7 +24,7 @@ class RegisterChip:
 
     name = "chip"
 
-    def __init__(self, address: int, faults) -> None:
+    def __init__(self, address: int, faults: Faults) -> None:
         self.address = address
         self.faults = faults
         self._pointer = 0

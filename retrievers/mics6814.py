@@ -1,4 +1,4 @@
-"""Gas: the SGX MICS6814 read through a TI ADS1015 ADC at 0x49.
+"""SGX MICS6814 gas sensor, read through a TI ADS1015 ADC at 0x49 on bus 1 (gas group).
 
 The MICS6814 (datasheet 1143 rev 8) has three metal-oxide sensing elements
 whose resistance falls as their target gases rise: oxidising (NO2), reducing
@@ -11,7 +11,7 @@ until ``warmup_seconds`` have passed the group reports "warming up".
 from __future__ import annotations
 
 import math
-import time
+from typing import TYPE_CHECKING
 
 import ads1015
 import gpiod
@@ -19,6 +19,13 @@ import gpiodevice
 from gpiod.line import Direction, Value
 
 from retrievers.base import Field, SensorReader, WarmingUp
+from retrievers.registry import SensorKind, register_kind
+
+if TYPE_CHECKING:
+    from clocks import Clock
+    from hardware.board import Board
+    from retrievers.config import Sensor
+    from settings import Settings
 
 ADS1015_ADDRESS = 0x49
 SUPPLY_VOLTS = 3.3
@@ -51,25 +58,22 @@ def _channel_field(channel: str) -> Field:
         # A 12-bit ADC step is tens of ohms at these resistances.
         decimals=0,
         example=TYPICAL_OHMS[channel],
+        unit="Ω",  # Home Assistant has no device class for a resistance
     )
 
 
 class MICS6814Reader(SensorReader):
     """Three gas resistances from one conversion pass per poll."""
 
-    name = "mics6814"
-    description = "SGX MICS6814 gas sensor through an ADS1015 at 0x49"
-    fields = tuple(_channel_field(channel) for channel, _ in CHANNELS)
+    def __init__(self, sensor: Sensor, settings: Settings, clock: Clock) -> None:
+        super().__init__(sensor, settings, clock)
+        self.warmup_seconds = settings.gas_warmup
+        self._adc: ads1015.ADS1015 | None = None
+        self._heater: tuple | None = None
+        self._heater_on_since = 0.0
 
-    def __init__(self, warmup_seconds: float = 600.0, monotonic=time.monotonic) -> None:
-        self.warmup_seconds = warmup_seconds
-        self._monotonic = monotonic
-        self._adc = None
-        self._heater = None
-        self._heater_on_since: float | None = None
-
-    def open(self, board) -> None:
-        adc = ads1015.ADS1015(i2c_addr=ADS1015_ADDRESS, i2c_dev=board.i2c_bus(1))
+    def open(self, board: Board) -> None:
+        adc = ads1015.ADS1015(i2c_addr=self.address, i2c_dev=board.i2c_bus(self.sensor.bus))
         chip = adc.detect_chip_type()
         adc.set_mode("single")
         adc.set_programmable_gain(GAIN)
@@ -83,12 +87,14 @@ class MICS6814Reader(SensorReader):
             # settings unapplied: drive it explicitly.
             lines, offset = self._heater
             lines.set_value(offset, Value.ACTIVE)
-            self._heater_on_since = self._monotonic()
+            self._heater_on_since = self.clock.monotonic()
         self._adc = adc
 
     def read(self) -> dict[str, float]:
-        values = {f"{channel}_ohms": resistance(self._adc.get_voltage(mux)) for channel, mux in CHANNELS}
-        warm_for = self._monotonic() - self._heater_on_since
+        adc = self._adc
+        assert adc is not None, "read before open"
+        values = {f"{channel}_ohms": resistance(adc.get_voltage(mux)) for channel, mux in CHANNELS}
+        warm_for = self.clock.monotonic() - self._heater_on_since
         if warm_for < self.warmup_seconds:
             raise WarmingUp(self.warmup_seconds - warm_for)
         return values
@@ -99,3 +105,17 @@ class MICS6814Reader(SensorReader):
             lines.set_value(offset, Value.INACTIVE)
             self._heater = None
         self._adc = None
+
+
+KIND = register_kind(
+    SensorKind(
+        kind="mics6814",
+        description="SGX MICS6814 gas sensor through an ADS1015",
+        fields=tuple(_channel_field(channel) for channel, _ in CHANNELS),
+        group="gas",
+        reader=MICS6814Reader,
+        address=ADS1015_ADDRESS,
+        on_board=True,
+        emulation="hardware.virtual.chips.ads1015:emulate",
+    )
+)

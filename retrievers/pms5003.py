@@ -1,4 +1,4 @@
-"""Particulates: the Plantower PMS5003 on the Pi's serial port.
+"""Plantower PMS5003 particulate sensor on the Pi's serial port (particulates group).
 
 Plantower PMS5003 data manual (2016, v2.3): a laser particle counter sending
 a 32-byte frame about once a second at 9600 baud. Mass concentrations of
@@ -10,10 +10,16 @@ Enable pin GPIO 22, reset pin GPIO 27. Read through the pms5003 package.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pms5003
 import serial
 
 from retrievers.base import COMMON_ERROR_REASONS, Field, SensorReader
+from retrievers.registry import SensorKind, register_kind
+
+if TYPE_CHECKING:
+    from hardware.board import Board
 
 # pms5003's size arguments (CF=1, atmospheric) and the JSON/label spelling of
 # each size. pms5003 1.0 answers the atmospheric PM10 for size None, not 10.
@@ -33,6 +39,10 @@ TYPICAL_MASS = {"pm1_0": 4.0, "pm2_5": 6.0, "pm10": 9.0}
 TYPICAL_COUNT = {"0_3": 1100, "0_5": 320, "1_0": 45, "2_5": 6, "5_0": 2, "10": 1}
 
 
+# Home Assistant's device class for each mass size.
+MASS_DEVICE_CLASS = {"1": "pm1", "2.5": "pm25", "10": "pm10"}
+
+
 def _mass_field(key: str, size: str, standard: str, example: float) -> Field:
     return Field(
         key,
@@ -43,6 +53,8 @@ def _mass_field(key: str, size: str, standard: str, example: float) -> Field:
         "(cf1: the PMS5003's factory calibration, atmospheric: corrected for ambient air).",
         labels={"size": size, "standard": standard},
         example=example,
+        device_class=MASS_DEVICE_CLASS[size],
+        unit="µg/m³",
     )
 
 
@@ -64,6 +76,7 @@ def _fields() -> tuple[Field, ...]:
                 "Particles larger than the size label (um) in 0.1 L of air.",
                 labels={"size": label},
                 example=TYPICAL_COUNT[key],
+                unit="particles/dL",  # no Home Assistant device class counts particles
             )
         )
     return tuple(fields)
@@ -72,16 +85,10 @@ def _fields() -> tuple[Field, ...]:
 class PMS5003Reader(SensorReader):
     """One frame per poll; a bad frame gets a reset and one more try."""
 
-    name = "pms5003"
-    description = "Plantower PMS5003 particulate sensor on the serial port"
-    fields = _fields()
-    error_reasons = (*COMMON_ERROR_REASONS, "checksum", "no_data")
+    _driver: pms5003.PMS5003 | None = None
+    _reopen = False
 
-    def __init__(self) -> None:
-        self._driver = None
-        self._reopen = False
-
-    def open(self, board) -> None:
+    def open(self, board: Board) -> None:
         if self._driver is not None:
             # The pins are still ours: only the serial port needs opening again.
             self._driver.setup()
@@ -95,22 +102,24 @@ class PMS5003Reader(SensorReader):
         )
 
     def read(self) -> dict[str, float]:
+        driver = self._driver
+        assert driver is not None, "read before open"
         if self._reopen:
-            self._driver.setup()
+            driver.setup()
             self._reopen = False
         try:
             # The sensor sends whether or not anyone listens, and the port
             # buffers ~4 KB (minutes of frames): drop the backlog so this
             # poll reads the next frame, not one from long ago. pms5003 has
             # no call for this; its port is the only handle.
-            self._driver._serial.reset_input_buffer()
+            driver._serial.reset_input_buffer()
             try:
-                frame = self._driver.read()
+                frame = driver.read()
             except (pms5003.ChecksumMismatchError, pms5003.ReadTimeoutError):
                 # A frame cut short or garbled: resynchronise as the manual's
                 # reset pin allows, then one more try.
-                self._driver.reset()
-                frame = self._driver.read()
+                driver.reset()
+                frame = driver.read()
         except (serial.SerialException, OSError, pms5003.SerialTimeoutError):
             # The port went away or went quiet: open it afresh next time.
             self._reopen = True
@@ -140,3 +149,16 @@ class PMS5003Reader(SensorReader):
         if serial_port is not None:
             serial_port.close()
         self._driver = None
+
+
+KIND = register_kind(
+    SensorKind(
+        kind="pms5003",
+        description="Plantower PMS5003 particulate sensor on the serial port",
+        fields=_fields(),
+        group="particulates",
+        reader=PMS5003Reader,
+        on_board=True,
+        error_reasons=(*COMMON_ERROR_REASONS, "checksum", "no_data"),
+    )
+)

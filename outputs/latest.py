@@ -1,0 +1,127 @@
+"""The latest reading and status of every sensor: what the JSON routes answer from.
+
+``LatestStore`` keeps the last record of each kind per sensor and judges,
+at the moment of asking, whether the reading is still fresh; the HTTP
+output (``LatestReadings``) and the Prometheus output both build on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Mapping
+
+from clocks import Clock
+from outputs.base import Output, OutputContext
+from records import Reading, StatusChange
+from retrievers.config import Sensor
+
+
+@dataclasses.dataclass(frozen=True)
+class SensorView:
+    """One sensor as a request sees it."""
+
+    name: str
+    group: str
+    description: str
+    status: str  # starting, ok, stale, warming-up, failing, paused
+    up: bool
+    values: Mapping[str, float] | None
+    wall_time: float | None
+    age_seconds: float | None
+    stale: bool
+    reason: str | None
+    #: The metric reason of the last error (``io_error``...), while it is failing.
+    error_reason: str | None
+
+
+class LatestStore:
+    """The last reading and the last status change of each sensor, and their freshness."""
+
+    def __init__(self, sensors: Mapping[str, Sensor], freshness: Mapping[str, float], clock: Clock) -> None:
+        self._clock = clock
+        self._sensors = dict(sensors)
+        #: Seconds a reading stays current, by group.
+        self._freshness = dict(freshness)
+        self._readings: dict[str, Reading] = {}
+        self._statuses: dict[str, StatusChange] = {}
+        self._lock = threading.Lock()
+
+    def put_reading(self, reading: Reading) -> None:
+        with self._lock:
+            self._readings[reading.sensor] = reading
+
+    def put_status(self, change: StatusChange) -> None:
+        with self._lock:
+            self._statuses[change.sensor] = change
+
+    def sensors(self) -> dict[str, Sensor]:
+        """The declared sensors by name (fixed at construction)."""
+        return dict(self._sensors)
+
+    def view(self, name: str) -> SensorView:
+        """Sensor ``name`` now: KeyError for a sensor that was never declared."""
+        sensor = self._sensors[name]
+        now = self._clock.monotonic()
+        with self._lock:
+            reading = self._readings.get(name)
+            change = self._statuses.get(name)
+        age = now - reading.monotonic if reading is not None else None
+        stale = age is not None and age > self._freshness.get(sensor.group, float("inf"))
+        status, reason = _judge(change, reading, stale, now)
+        return SensorView(
+            name=name,
+            group=sensor.group,
+            description=sensor.description,
+            status=status,
+            up=change.up if change is not None else False,
+            # Shared, not copied: a Reading's values never change once made.
+            values=reading.values if reading is not None else None,
+            wall_time=reading.time if reading is not None else None,
+            age_seconds=age,
+            stale=stale,
+            reason=reason,
+            error_reason=change.error_reason if change is not None else None,
+        )
+
+    def views(self, group: str | None = None) -> list[SensorView]:
+        """Every declared sensor (or one group's), in declaration order."""
+        return [self.view(name) for name, sensor in self.sensors().items() if group in (None, sensor.group)]
+
+
+def _judge(
+    change: StatusChange | None, reading: Reading | None, stale: bool, now: float
+) -> tuple[str, str | None]:
+    """Status and reason from the last status change and the reading's freshness now."""
+    if change is not None and change.status == "paused":
+        return "paused", change.reason
+    if change is not None and change.status == "warming-up":
+        left = change.warming_up_left or 0.0
+        return "warming-up", f"warming up, {max(0.0, left - (now - change.monotonic)):.0f} s left"
+    if reading is not None and not stale:
+        return "ok", change.reason if change is not None and change.status == "ok" else None
+    if reading is not None:
+        return "stale", (change.reason if change is not None else None) or "no new reading"
+    if change is not None:
+        return change.status, change.reason
+    return "starting", "no reading yet"
+
+
+class LatestReadings(Output):
+    """The HTTP routes' cache, as an output."""
+
+    name = "http"
+
+    def __init__(self, store: LatestStore) -> None:
+        self.store = store
+
+    def handle_reading(self, reading: Reading) -> None:
+        self.store.put_reading(reading)
+
+    def handle_status(self, change: StatusChange) -> None:
+        self.store.put_status(change)
+
+
+def from_context(context: OutputContext) -> LatestReadings:
+    """Always on: the JSON routes answer from it."""
+    return LatestReadings(LatestStore(context.sensors, context.freshness, context.clock))

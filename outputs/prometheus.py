@@ -1,0 +1,83 @@
+"""The measurement gauges of /metrics, built at scrape time from the latest readings.
+
+One family per quantity (``Field.metric``), the sensor and the field's own
+labels (channel, size...) as labels. A stale or warming-up reading is left
+out, so Prometheus sees the series end rather than a frozen value.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterator, Mapping
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector as PrometheusCollector
+
+from outputs.base import OutputContext
+from outputs.latest import LatestReadings, LatestStore
+from retrievers.base import Field
+from retrievers.config import Sensor
+
+
+class PrometheusGauges(LatestReadings):
+    """Keeps the latest readings, like the HTTP cache, and exports them when scraped."""
+
+    name = "prometheus"
+
+    def __init__(
+        self, store: LatestStore, registry: CollectorRegistry, intervals: Mapping[str, float]
+    ) -> None:
+        super().__init__(store)
+        self._intervals = dict(intervals)
+        registry.register(_Gauges(self))
+
+    def families(self) -> Iterator[Metric]:
+        fields_by_metric: dict[str, list[tuple[Sensor, Field]]] = collections.defaultdict(list)
+        for sensor in self.store.sensors().values():
+            for field in sensor.fields:
+                fields_by_metric[field.metric].append((sensor, field))
+        views = {view.name: view for view in self.store.views()}
+        for metric, entries in fields_by_metric.items():
+            first = entries[0][1]
+            family = GaugeMetricFamily(
+                metric,
+                first.help + self._sampling_note({sensor.group for sensor, _ in entries}),
+                labels=["sensor", *first.labels],
+            )
+            for sensor, field in entries:
+                view = views[sensor.name]
+                if view.values is None or view.stale or view.status == "warming-up":
+                    continue
+                value = view.values.get(field.key)
+                if value is not None:
+                    family.add_metric([sensor.name, *field.labels.values()], value * field.scale)
+            if family.samples:
+                yield family
+
+    def _sampling_note(self, groups: set[str]) -> str:
+        intervals = ", ".join(
+            f"{name} every {self._intervals[name]:g} s" for name in self._intervals if name in groups
+        )
+        return f" Sampled in the background ({intervals}) and served from cache; absent when stale."
+
+
+class _Gauges(PrometheusCollector):
+    """Adapts the output to prometheus_client's collector protocol."""
+
+    def __init__(self, output: PrometheusGauges) -> None:
+        self._output = output
+
+    def describe(self) -> list[Metric]:
+        # Names depend on the configured sensors; describing nothing keeps
+        # registration from calling collect early.
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        return self._output.families()
+
+
+def from_context(context: OutputContext) -> PrometheusGauges:
+    """Always on: /metrics is part of the service."""
+    store = LatestStore(context.sensors, context.freshness, context.clock)
+    return PrometheusGauges(store, context.registry, context.intervals)

@@ -1,0 +1,55 @@
+"""What the collector hands to the outputs: immutable readings and status changes.
+
+Outputs see these records and the sensors' declarations, never the
+collector's state. A record is frozen and its values are a read-only
+mapping, so one record can go to every output without copying.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+# A sensor's statuses (see docs/architecture.md, "Statuses").
+STATUSES = ("starting", "ok", "stale", "warming-up", "failing", "paused")
+# Where a local reading comes from; remote nodes use their own source names.
+LOCAL_SOURCE = "local"
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """One accepted set of values from one sensor."""
+
+    source: str
+    sensor: str
+    group: str
+    values: Mapping[str, float]
+    #: Wall time of the reading, seconds since the epoch.
+    time: float
+    #: The same instant on the collector's monotonic clock (for ages).
+    monotonic: float
+    #: How long the read took, seconds.
+    duration: float
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusChange:
+    """A sensor's status, sent whenever it (or its reason) changes."""
+
+    source: str
+    sensor: str
+    group: str
+    status: str
+    #: Whether the sensor's last read succeeded (``enviro_sensor_up``).
+    up: bool
+    #: Why the sensor is not ok, or its last error; None when all is well.
+    reason: str | None
+    #: The error's metric reason (``io_error``, ``timeout``...), when failing.
+    error_reason: str | None
+    time: float
+    monotonic: float
+    #: Seconds until the sensor's values mean something, while warming up.
+    warming_up_left: float | None = None
+
+
+Event = Reading | StatusChange

@@ -1,0 +1,117 @@
+"""The product's modules depend on each other in one direction only.
+
+The emulation never reads the product's decoding (a test of one against the
+other would prove nothing), and no two product modules import each other,
+however indirectly. Imports are read from the source, so a cycle hidden in
+a function body counts too; ``if TYPE_CHECKING:`` blocks, which never run,
+do not.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCT_DIRS = ("api", "hardware", "lcd", "outputs", "retrievers")
+PRODUCT_FILES = [
+    path
+    for path in [*ROOT.glob("*.py"), *(p for d in PRODUCT_DIRS for p in (ROOT / d).rglob("*.py"))]
+    if path.name not in ("gunicorn.conf.py",)
+]
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {module_name(path): path for path in PRODUCT_FILES}
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node but those under ``if TYPE_CHECKING:``."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            stack.extend(node.orelse)
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def imports_of(name: str) -> set[str]:
+    """The product modules ``name`` imports (a package import counts as its __init__)."""
+    tree = ast.parse(MODULES[name].read_text())
+    found = set()
+    for node in _runtime_nodes(tree):
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        for target in targets:
+            if target in MODULES and target != name:
+                found.add(target)
+    return found
+
+
+def find_cycle() -> list[str] | None:
+    graph = {name: imports_of(name) for name in MODULES}
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in done:
+            return None
+        for target in sorted(graph[name]):
+            cycle = visit(target, [*path, name])
+            if cycle:
+                return cycle
+        done.add(name)
+        return None
+
+    for name in sorted(graph):
+        cycle = visit(name, [])
+        if cycle:
+            return cycle
+    return None
+
+
+def test_the_emulation_never_mentions_the_product():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "hardware").rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "retrievers" in line
+    ]
+    assert offenders == []
+
+
+def test_the_hardware_imports_nothing_above_it():
+    above = ("api", "app", "collector", "outputs", "retrievers", "service", "settings")
+    for name in MODULES:
+        if name.startswith("hardware"):
+            assert not {t for t in imports_of(name) if t.split(".")[0] in above}, name
+
+
+def test_settings_do_not_import_the_emulator():
+    assert not {t for t in imports_of("settings") if t.startswith("hardware")}
+
+
+def test_no_two_product_modules_import_each_other():
+    assert find_cycle() is None, " -> ".join(find_cycle() or [])
+
+
+def test_a_cycle_would_be_found(tmp_path, monkeypatch):
+    # The check above can fail: a module that imports its importer is seen.
+    assert "collector" in imports_of("service")
+    monkeypatch.setitem(MODULES, "collector_loop", tmp_path / "collector_loop.py")
+    (tmp_path / "collector_loop.py").write_text("import service\n")
+    monkeypatch.setitem(MODULES, "service", tmp_path / "service_loop.py")
+    (tmp_path / "service_loop.py").write_text("import collector_loop\n")
+    assert set(find_cycle() or []) == {"collector_loop", "service"}
