@@ -19,9 +19,8 @@ from typing import Any
 
 from flasgger import Swagger
 from flask import Flask, request
-from PIL import ImageColor
 
-from api.lcd import MAX_MESSAGE_CHARACTERS
+from api.lcd import COLOUR_NAMES, HEX_COLOUR, MAX_MESSAGE_CHARACTERS
 from api.sensor_schemas import json_object, json_response, ref, result, sensor_responses, sensor_schemas
 from retrievers import Group
 from version import SERVICE, VERSION
@@ -29,8 +28,6 @@ from version import SERVICE, VERSION
 DOCS_ROUTE = "/api/docs"
 SPEC_ROUTE = "/apispec.json"
 OPENAPI_VERSION = "3.0.3"
-
-HEX_COLOUR = "^#[0-9a-fA-F]{6}$"
 
 DESCRIPTION = """\
 Readings of a Pimoroni Enviro+ board (and extra I2C sensors), polled in the
@@ -79,7 +76,10 @@ def error_response(status: int, description: str, example: str, **extra: Any) ->
 
 ERROR_RESPONSES = {
     "BadRequest": error_response(
-        400, "The body cannot be used: empty, not JSON or UTF-8, or no message.", "the message is missing"
+        400,
+        "The body cannot be used: empty, not JSON or UTF-8, no message, a message over "
+        f"{MAX_MESSAGE_CHARACTERS} characters, or a colour that is neither a name nor #rrggbb.",
+        "the message is missing",
     ),
     "Unauthorized": error_response(
         401,
@@ -92,9 +92,8 @@ ERROR_RESPONSES = {
     ),
     "PayloadTooLarge": error_response(
         413,
-        "The body is larger than ENVIRO_MAX_BODY_BYTES, or the message longer than "
-        f"{MAX_MESSAGE_CHARACTERS} characters.",
-        f"the message has 1200 characters; at most {MAX_MESSAGE_CHARACTERS} are accepted",
+        "The body is larger than ENVIRO_MAX_BODY_BYTES.",
+        "the body is larger than 16384 bytes (ENVIRO_MAX_BODY_BYTES)",
     ),
     "UnsupportedMediaType": error_response(
         415,
@@ -126,7 +125,8 @@ def _colour(default: str) -> dict[str, Any]:
     return {
         "type": "string",
         "nullable": True,
-        "anyOf": [{"pattern": HEX_COLOUR}, {"enum": sorted(ImageColor.colormap)}],
+        # The same two forms the route accepts (api.lcd), and nothing else.
+        "anyOf": [{"pattern": f"^{HEX_COLOUR.pattern}$"}, {"enum": sorted(COLOUR_NAMES)}],
         "description": f'A colour name (CSS/X11, e.g. "red") or "#rrggbb"; {default} when left out.',
     }
 

@@ -232,6 +232,7 @@ def _lcd_answers(polled: PolledApp, checker: SpecChecker) -> list[int]:
         {"json": {"message": " "}},
         {"data": "{", "content_type": "application/json"},
         {"json": {"message": "x" * 1001}},
+        {"data": "x" * 20000, "content_type": "text/plain"},
         {"data": "<message/>", "content_type": "application/xml"},
     ]
     statuses = [_answer(polled, checker, "POST", "/api/lcd", "/api/lcd", **post) for post in posts]
@@ -245,7 +246,7 @@ def test_lcd_answers_fit_the_spec():
         display.start(polled.board)
         assert display.wait_started(30)
         checker = SpecChecker(polled.client.get("/apispec.json").get_json())
-        assert _lcd_answers(polled, checker) == [200, 200, 400, 400, 413, 415, 200]
+        assert _lcd_answers(polled, checker) == [200, 200, 400, 400, 400, 413, 415, 200]
     finally:
         display.stop()
         polled.close()

@@ -1,0 +1,108 @@
+"""Careless and hostile input through the Flask test client: what it may not do.
+
+Label values from a closed set, a blank token that stops start-up, and the
+LCD's request schema and code agreeing on what they accept.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.lcd import MAX_MESSAGE_CHARACTERS
+from app import create_app
+from settings import SettingsError, load_settings
+from telemetry import KNOWN_METHODS
+
+
+def _method_labels(client) -> set[str]:
+    families = text_string_to_metric_families(client.get("/metrics").get_data(as_text=True))
+    return {
+        sample.labels["method"]
+        for family in families
+        if family.name == "enviro_http_request_duration_seconds"
+        for sample in family.samples
+    }
+
+
+def test_made_up_methods_do_not_grow_the_metrics(client):
+    chooser = random.Random(5)
+    for _ in range(300):
+        method = "".join(chooser.choices(string.ascii_uppercase, k=12))
+        client.open(chooser.choice(["/", "/api/sensors", "/nope"]), method=method)
+    labels = _method_labels(client)
+    assert labels <= KNOWN_METHODS | {"other"}
+    assert "other" in labels
+    # Hundreds of methods made one series per route and status, not hundreds.
+    exposition = client.get("/metrics").get_data(as_text=True)
+    assert exposition.count('method="other"') < 60
+
+
+@pytest.mark.parametrize("value", [" ", "   ", "\t", " \t "])
+def test_a_token_of_only_white_space_stops_start_up(value):
+    with pytest.raises(SettingsError, match="ENVIRO_API_TOKEN: is only white space"):
+        load_settings({"ENVIRO_API_TOKEN": value})
+
+
+def test_an_empty_token_means_none_and_a_padded_one_is_trimmed():
+    assert load_settings({"ENVIRO_API_TOKEN": ""}).api_token is None
+    assert load_settings({"ENVIRO_API_TOKEN": " s3cret "}).api_token == "s3cret"
+
+
+def _schema(client) -> dict:
+    return client.get("/apispec.json").get_json()["components"]
+
+
+def test_a_message_over_the_limit_is_the_400_the_schema_documents(client):
+    spec = _schema(client)
+    assert spec["schemas"]["LcdMessage"]["properties"]["message"]["maxLength"] == MAX_MESSAGE_CHARACTERS
+    reply = client.post("/api/lcd", json={"message": "x" * (MAX_MESSAGE_CHARACTERS + 1)})
+    assert reply.status_code == 400
+    assert reply.get_json()["error"]["status"] == 400
+    assert "characters" not in spec["responses"]["PayloadTooLarge"]["description"]
+
+
+# Forms Pillow understands that the schema does not allow.
+REFUSED_COLOURS = [
+    "#fff",
+    "RED",
+    "Red",
+    "rgb(300,300,300)",
+    "rgb(10%,20%,30%)",
+    "hsl(120,50%,50%)",
+    "hsv(120,50%,50%)",
+    "#ffffff80",
+    " red",
+    "",
+]
+
+
+@pytest.mark.parametrize("colour", REFUSED_COLOURS)
+def test_colours_the_schema_forbids_are_refused(colour):
+    # No LCD here, so an accepted colour would get 503: a 400 shows the refusal.
+    client = create_app({"board": "virtual"}).test_client()
+    reply = client.post("/api/lcd", json={"message": "hi", "color": colour})
+    assert reply.status_code == 400, reply.get_data(as_text=True)
+    assert "colour" in reply.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("colour", ["red", "rebeccapurple", "#00ff7F", None])
+def test_colours_the_schema_allows_are_accepted(colour):
+    client = create_app({"board": "virtual"}).test_client()
+    reply = client.post("/api/lcd", json={"message": "hi", "background": colour})
+    assert reply.status_code == 503  # past validation: the LCD is not started here
+
+
+def test_the_schema_and_the_route_take_the_same_colours(client):
+    import re
+
+    from PIL import ImageColor
+
+    schema = _schema(client)["schemas"]["LcdMessage"]["properties"]["color"]["anyOf"]
+    pattern, names = re.compile(schema[0]["pattern"]), set(schema[1]["enum"])
+    assert names == set(ImageColor.colormap)
+    for colour in REFUSED_COLOURS:
+        assert not pattern.search(colour) and colour not in names, colour
