@@ -106,3 +106,25 @@ def test_the_schema_and_the_route_take_the_same_colours(client):
     assert names == set(ImageColor.colormap)
     for colour in REFUSED_COLOURS:
         assert not pattern.search(colour) and colour not in names, colour
+
+
+class _BrokenChunkedInput:
+    """A WSGI input that fails the way gunicorn's chunked reader does on a bad chunk size."""
+
+    def read(self, *args):
+        from gunicorn.http.errors import InvalidChunkSize
+
+        raise InvalidChunkSize(b"zz")
+
+    readline = read
+
+
+def test_a_body_the_server_cannot_decode_is_a_400_not_a_500(client):
+    reply = client.post(
+        "/api/lcd",
+        headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"},
+        # gunicorn marks a chunked input as ending by itself, as WSGI servers do.
+        environ_overrides={"wsgi.input": _BrokenChunkedInput(), "wsgi.input_terminated": True},
+    )
+    assert reply.status_code == 400
+    assert "InvalidChunkSize" in reply.get_json()["error"]["message"]
