@@ -16,7 +16,7 @@ from flask import Flask, g, request
 from prometheus_client import CollectorRegistry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import errors, lcd, metrics, openapi, root, sensors
+from api import cross_site, errors, lcd, metrics, openapi, protocol, root, sensors
 from service import Service
 from settings import load_settings
 
@@ -43,6 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["enviro"] = service
 
     errors.register_error_handlers(app)
+    protocol.init_app(app)
+    cross_site.init_app(app)
     for module in (root, sensors, lcd, metrics):
         app.register_blueprint(module.blueprint)
     openapi.init_docs(app, service)

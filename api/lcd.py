@@ -161,6 +161,7 @@ def post_message():
       200: {$ref: "#/components/responses/LcdDrawn"}
       400: {$ref: "#/components/responses/BadRequest"}
       401: {$ref: "#/components/responses/Unauthorized"}
+      403: {$ref: "#/components/responses/CrossSite"}
       413: {$ref: "#/components/responses/PayloadTooLarge"}
       415: {$ref: "#/components/responses/UnsupportedMediaType"}
       503: {$ref: "#/components/responses/LcdUnavailable"}

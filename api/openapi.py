@@ -34,8 +34,9 @@ Readings of a Pimoroni Enviro+ board (and extra I2C sensors), polled in the
 background and answered from a cache: no request waits on hardware.
 
 * Success: `{"result": ...}`. Failure: `{"error": {"status": 404, "message": "..."}}`
-  with the same status code, for every error (400, 401, 404, 405 with an `Allow`
-  header, 413, 415, 500, 503), never an HTML page.
+  with the same status code, for every error (400, 401, 403 for a cross-site request
+  from a browser, 404, 405 with an `Allow` header, 408, 413, 414, 415, 417, 431, 500,
+  503), never an HTML page.
 * Values carry their unit in the key (`temperature_celsius`, `pressure_hectopascals`).
   A reading has its time (UTC), its age, and `stale: true` once it is too old.
 * A sensor group that has no valid reading yet answers 503 with the reason, never zeros.
@@ -86,6 +87,13 @@ ERROR_RESPONSES = {
         "ENVIRO_API_TOKEN is set and the request lacks it, or has another.",
         "the API token is wrong",
         headers={"WWW-Authenticate": {"schema": {"type": "string"}, "example": f'Bearer realm="{SERVICE}"'}},
+    ),
+    "CrossSite": error_response(
+        403,
+        "A browser sent this for a page of another site (Sec-Fetch-Site or Origin): state changes "
+        "come only from this service's own pages or from clients that are not browsers.",
+        "cross-site request refused (Sec-Fetch-Site: cross-site): pages from other sites may not "
+        "change anything here. Use this service's own pages, or a client that is not a browser (curl, scripts).",
     ),
     "NotFound": error_response(
         404, "No sensor of that name.", "no I2C sensor named 'sht31' (known: aht10, bmp280)"

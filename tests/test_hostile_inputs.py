@@ -128,3 +128,65 @@ def test_a_body_the_server_cannot_decode_is_a_400_not_a_500(client):
     )
     assert reply.status_code == 400
     assert "InvalidChunkSize" in reply.get_json()["error"]["message"]
+
+
+# --- cross-site requests, OPTIONS, redirects ---------------------------------------
+
+CROSS_SITE = [
+    {"Origin": "http://evil.example"},
+    {"Origin": "null"},
+    {"Origin": "http://localhost:3000"},  # another service on the same host
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"},
+]
+
+
+@pytest.mark.parametrize("headers", CROSS_SITE)
+@pytest.mark.parametrize(
+    "body",
+    [{"data": "hi", "content_type": "text/plain"}, {"data": "message=hi"}, {"json": {"message": "hi"}}],
+)
+def test_a_page_from_another_site_cannot_draw_on_the_lcd(client, headers, body):
+    reply = client.post("/api/lcd", headers=headers, **body)
+    assert reply.status_code == 403
+    assert reply.is_json
+    error = reply.get_json()["error"]
+    assert error["status"] == 403
+    assert "cross-site" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # curl and scripts send neither header
+        {"Sec-Fetch-Site": "same-origin"},  # the service's own pages (the Swagger page)
+        {"Sec-Fetch-Site": "none"},  # typed by the user
+        {"Origin": "http://localhost"},  # an older browser on the service's own page
+    ],
+)
+def test_curl_scripts_and_the_services_own_pages_still_can(client, headers):
+    reply = client.post("/api/lcd", data="hi", content_type="text/plain", headers=headers)
+    assert reply.status_code == 503  # past the check: this app's LCD is not started
+
+
+def test_cross_site_reads_are_not_refused(client):
+    assert client.get("/api/sensors", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 200
+
+
+def test_options_is_answered_in_json(client):
+    reply = client.options("/api/lcd")
+    assert reply.status_code == 200
+    assert reply.is_json
+    assert reply.get_json() == {"result": {"allow": ["GET", "HEAD", "OPTIONS", "POST"]}}
+    assert reply.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    # No CORS headers: a browser's preflight for a cross-site JSON post fails.
+    assert "Access-Control-Allow-Origin" not in reply.headers
+
+
+@pytest.mark.parametrize("path", ["//api//sensors", "/api//sensors"])
+def test_doubled_slashes_redirect_in_json_to_a_path_not_the_clients_host(client, path):
+    reply = client.get("/", environ_overrides={"PATH_INFO": path}, headers={"Host": "evil.example"})
+    assert reply.status_code == 308
+    assert reply.headers["Location"] == "/api/sensors"
+    assert reply.get_json()["error"]["status"] == 308

@@ -254,3 +254,22 @@ def test_sigterm_releases_the_hardware_whatever_the_clients_do(tmp_path):
     assert not list(tmp_path.glob("enviro-serial-*"))
     # Well inside the master's graceful timeout (10 s), after which it kills.
     assert stopped_in < 9, output[-2000:]
+
+
+def test_doubled_slashes_redirect_in_json_whatever_the_host_says(server):
+    _, port = server
+    status, headers, body = _exchange(
+        port, b"GET //api//sensors?x=1 HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+    )
+    assert status == 308
+    assert headers["location"] == "/api/sensors?x=1"
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["status"] == 308
+
+
+def test_options_answers_json(server):
+    base, _ = server
+    reply = requests.options(base + "/api/lcd", timeout=5)
+    assert reply.status_code == 200
+    assert reply.headers["Content-Type"] == "application/json"
+    assert reply.json()["result"]["allow"] == ["GET", "HEAD", "OPTIONS", "POST"]
