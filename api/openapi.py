@@ -6,9 +6,14 @@ answers, the LCD's request and answer, the service's own routes, and (from
 ``api.sensor_schemas``) the sensor schemas generated from the retrievers'
 ``Field`` declarations.
 
-The Swagger UI page and its assets come from the installed flasgger package,
-never a CDN (a Pi is often offline; ``templates/flasgger/head.html`` drops
-the web font the stock page fetches). The spec names no host: its server is
+The Swagger UI page is flasgger's, its scripts and styles a current
+swagger-ui build from the ``swagger-ui-bundle-v2`` package, served by the
+service itself, never a CDN (a Pi is often offline; ``templates/flasgger/``
+drops the web font and jQuery the stock page fetches). The page shows this
+service's spec only: it sets up Swagger UI itself
+(``templates/flasgger/swagger.html``) with query configuration off, so a
+link such as ``/api/docs?url=http://elsewhere/spec.json`` cannot make it
+show another spec, or send a token typed into "Authorize" elsewhere. The spec names no host: its server is
 the path prefix the request came through, so "Try it out" calls the server
 that served the page, also behind a reverse proxy (``ENVIRO_TRUST_PROXY``).
 """
@@ -19,6 +24,7 @@ from typing import Any
 
 from flasgger import Swagger
 from flask import Flask, request
+from swagger_ui_bundle import swagger_ui_path
 
 from api.lcd import COLOUR_NAMES, HEX_COLOUR, MAX_MESSAGE_CHARACTERS
 from api.sensor_schemas import json_object, json_response, ref, result, sensor_responses, sensor_schemas
@@ -340,17 +346,15 @@ def init_docs(app: Flask, service: Any) -> Swagger:
         "specs": [{"endpoint": "apispec", "route": SPEC_ROUTE}],
         "specs_route": DOCS_ROUTE,
         "static_url_path": f"{DOCS_ROUTE}/static",
+        # swagger-ui's dist files, in place of flasgger's old build.
+        "static_folder": str(swagger_ui_path),
         "oauth_redirect": f"{DOCS_ROUTE}/oauth2-redirect.html",
         "swagger_ui": True,
         "uiversion": 3,
-        # The top bar offers to load other specs by URL; this page has one.
-        "hide_top_bar": True,
+        # Read by templates/flasgger/swagger.html, which sets Swagger UI up
+        # itself: no top bar (it offers to load other specs by URL), no
+        # generated operation ids (they would only repeat the path).
         "doc_expansion": "list",
-        # Generated ids ("get_api_sensors_weather") would only repeat the path.
-        "ui_params": {"displayOperationId": False},
-        # The page hands this to Swagger UI's initOAuth; left unset it would be
-        # written out as Python's None, a script error.
-        "auth": {},
     }
     template = build_template(list(service.collector.groups.values()))
     return _Docs(app, config=config, template=template, sanitizer=_summary_text)
