@@ -93,7 +93,7 @@ def _json_fields(text: str, is_form: bool) -> dict:
         if is_form:
             raise Rejected(415, f"form data is not accepted; {ACCEPTED}") from None
         message = getattr(err, "msg", str(err))
-        where = f" at line {err.lineno} column {err.colno}" if hasattr(err, "lineno") else ""
+        where = f" at line {err.lineno} column {err.colno}" if isinstance(err, json.JSONDecodeError) else ""
         raise Rejected(400, f"invalid JSON: {message}{where}") from None
     if not isinstance(fields, dict):
         raise Rejected(400, f'the JSON body must be an object like {{"message": "hi"}}, not {_kind(fields)}')

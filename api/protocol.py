@@ -19,7 +19,8 @@ from api.errors import error_response
 
 def _json_options(response: Response) -> Response:
     rule = request.url_rule
-    if request.method != "OPTIONS" or rule is None or not rule.provide_automatic_options:
+    # Flask sets provide_automatic_options on the rules it answers OPTIONS for.
+    if request.method != "OPTIONS" or not getattr(rule, "provide_automatic_options", False):
         return response
     allowed = sorted(response.allow)
     answer = jsonify({"result": {"allow": allowed}})

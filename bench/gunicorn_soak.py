@@ -198,7 +198,9 @@ def main() -> None:
     }
     with gunicorn_server(env) as (base, process):
         # The access log (one line per request) is not read: drop it.
-        threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+        output = process.stdout
+        assert output is not None
+        threading.Thread(target=lambda: [None for _ in output], daemon=True).start()
         pid = worker_pid(process.pid)
         soak = Soak(base, args.seed)
         threading.Thread(target=soak.reader, daemon=True).start()

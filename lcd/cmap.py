@@ -45,7 +45,7 @@ def _table(font_data: bytes, tag: bytes) -> bytes:
 
 def _unicode_coverage(cmap: bytes) -> frozenset[int]:
     _version, count = struct.unpack_from(">HH", cmap, 0)
-    subtables = {}
+    subtables: dict[tuple[int, int, int], int] = {}
     for record in range(count):
         platform, encoding, offset = struct.unpack_from(">HHI", cmap, 4 + 8 * record)
         (fmt,) = struct.unpack_from(">H", cmap, offset)

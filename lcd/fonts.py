@@ -74,10 +74,11 @@ def _font(face: Face, size: int) -> ImageFont.FreeTypeFont:
     # reference images exact.
     source = str(face.path) if face.path is not None else io.BytesIO(face.data)
     font = ImageFont.truetype(source, size, layout_engine=ImageFont.Layout.BASIC)
-    if face.weight is not None:
+    weight = face.weight
+    if weight is not None:
         axes = font.get_variation_axes()
         font.set_variation_by_axes(
-            [face.weight if axis["name"] == b"Weight" else axis["default"] for axis in axes]
+            [weight if axis["name"] == b"Weight" else axis["default"] or 0 for axis in axes]
         )
     return font
 
@@ -113,7 +114,9 @@ def dejavu_sans(paths: Iterable[Path] = DEJAVU_SANS_FILES) -> Face | None:
 
 def pillow_default() -> Face:
     """Pillow's built-in scalable font (Aileron; basic Latin only)."""
-    return load_face("Aileron", ImageFont.load_default(size=10).font_bytes)
+    font = ImageFont.load_default(size=10)
+    assert isinstance(font, ImageFont.FreeTypeFont)  # with FreeType, which Pillow's wheels have
+    return load_face("Aileron", font.font_bytes)
 
 
 @functools.cache

@@ -73,8 +73,9 @@ class _Typesetter:
         self.size = size
         self.faces = faces
         _, top, _, bottom = self._font(0).getbbox(_LINE_EXTENT_SAMPLE, anchor="ls")
-        self.ascent = -top
-        self.line_height = bottom - top + 1
+        # Whole pixels: with BASIC layout Pillow's boxes are integers anyway.
+        self.ascent = int(-top)
+        self.line_height = int(bottom - top + 1)
         # The box stands in for U+FFFD when no face has that glyph.
         self.box = next((i for i, face in enumerate(faces) if face.covers(texts.REPLACEMENT)), None)
         self.box_width = max(3, round(size * 0.6))
