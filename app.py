@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import hardware
-from api import errors, lcd, metrics, openapi, root, sensors
+from api import cross_site, errors, lcd, metrics, openapi, protocol, root, sensors
 from api import outputs as output_routes
 from clocks import Clock
 from hardware.board import Board
@@ -54,6 +54,8 @@ def create_app(
     app.extensions["enviro"] = service
 
     errors.register_error_handlers(app)
+    protocol.init_app(app)
+    cross_site.init_app(app)
     blueprints = (
         root.blueprint,
         sensors.make_blueprint(service.groups),

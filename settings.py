@@ -110,6 +110,10 @@ def _text(text: str) -> str:
 
 def _optional_secret(text: str) -> str | None:
     value = text.strip()
+    if text and not value:
+        # Set, yet blank: most likely a template or a quoting slip. Reading
+        # it as "no token" would silently leave the API open.
+        raise ValueError("is only white space; set a token, or leave the variable empty for none")
     return value or None
 
 
@@ -150,6 +154,12 @@ SETTINGS: tuple[Setting, ...] = (
         "16384",
         _integer(64, 10_485_760),
         "largest request body accepted; larger ones get 413",
+    ),
+    Setting(
+        "request_timeout",
+        "10",
+        _seconds(0.5, 300),
+        "seconds a client has to send a whole request; a slower or silent connection is closed",
     ),
     Setting(
         "trust_proxy",
@@ -248,6 +258,7 @@ class Settings:
     board: str
     log_level: str
     max_body_bytes: int
+    request_timeout: float
     trust_proxy: int
     api_token: str | None
     virtual_seed: int

@@ -16,6 +16,22 @@ disable_created_metrics()
 # under a millisecond, a slow one tells of trouble.
 HTTP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
+# Label values come from closed sets, whatever a client sends: every new
+# value is a new series kept for the life of the process, so a client making
+# up methods (or anything else) would grow /metrics and memory without end.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
+
+
+def method_label(method: str) -> str:
+    """``method`` when it is a standard one the service may answer, else "other"."""
+    return method if method in KNOWN_METHODS else OTHER
+
+
+def status_label(status: int) -> str:
+    """The status code as text; outside 100-599 (no such status) "other"."""
+    return str(status) if 100 <= status <= 599 else OTHER
+
 
 class ServiceMetrics:
     """The service's own metrics, registered on ``registry``."""
@@ -37,5 +53,9 @@ class ServiceMetrics:
         )
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Record one answered request."""
-        self.http_request_duration.labels(route, method, str(status)).observe(seconds)
+        """Record one answered request.
+
+        ``route`` must already be a route template (or "unmatched"); the
+        method and status are folded into their closed sets here.
+        """
+        self.http_request_duration.labels(route, method_label(method), status_label(status)).observe(seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,13 @@ def _http_error(err: HTTPException):
     return error_response(err.code or 500, err.description or err.name, err.get_headers())
 
 
+def _unreadable_body(err: ParseException):
+    # gunicorn decodes a chunked body as the app reads it, and raises its
+    # parse errors (InvalidChunkSize, ChunkMissingTerminator, ...) from that
+    # read: a client's mistake, not the server's.
+    return error_response(400, f"the request body cannot be read: {type(err).__name__}: {str(err)[:200]}")
+
+
 def _unexpected_error(err: Exception):
     if isinstance(err, HTTPException):
         return _http_error(err)
@@ -34,4 +42,5 @@ def _unexpected_error(err: Exception):
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(ParseException, _unreadable_body)
     app.register_error_handler(Exception, _unexpected_error)

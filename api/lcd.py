@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import io
 import json
+import re
 
 from flask import Blueprint, Request, Response, current_app, jsonify, request
 from PIL import ImageColor
@@ -25,8 +26,14 @@ from version import SERVICE
 blueprint = Blueprint("lcd", __name__, url_prefix="/api/lcd")
 
 # More characters than this could never be read on 160x80 pixels (about 150
-# fit at the smallest size); a longer message is refused as too large (413).
+# fit at the smallest size); a longer message is refused (400), as the
+# schema's maxLength says. 413 is for a body over ENVIRO_MAX_BODY_BYTES.
 MAX_MESSAGE_CHARACTERS = 1000
+# The colour forms the schema allows, and no others: a lowercase CSS/X11 name
+# or "#rrggbb". Pillow would also take "#fff", "RED", "rgb(300,300,300)" and
+# more, which no client reading the schema would expect to work.
+COLOUR_NAMES = frozenset(ImageColor.colormap)
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 FIELDS = ("message", "color", "background")
 FORM_TYPE = "application/x-www-form-urlencoded"  # what curl -d sends by default
 ACCEPTED = 'send JSON like {"message": "hi"} (Content-Type: application/json) or text/plain'
@@ -86,8 +93,7 @@ def _json_fields(text: str, is_form: bool) -> dict:
         if is_form:
             raise Rejected(415, f"form data is not accepted; {ACCEPTED}") from None
         message = getattr(err, "msg", str(err))
-        lineno, colno = getattr(err, "lineno", None), getattr(err, "colno", None)
-        where = f" at line {lineno} column {colno}" if lineno is not None else ""
+        where = f" at line {err.lineno} column {err.colno}" if isinstance(err, json.JSONDecodeError) else ""
         raise Rejected(400, f"invalid JSON: {message}{where}") from None
     if not isinstance(fields, dict):
         raise Rejected(400, f'the JSON body must be an object like {{"message": "hi"}}, not {_kind(fields)}')
@@ -99,7 +105,7 @@ def _json_fields(text: str, is_form: bool) -> dict:
 
 
 def _kind(value: object) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+    return {list: "an array", dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number"
     )
 
@@ -108,12 +114,12 @@ def _color(fields: dict, name: str, default: tuple[int, int, int]) -> tuple[int,
     value = fields.get(name)
     if value is None:
         return default
-    if not isinstance(value, str) or len(value) > 64:
-        raise Rejected(400, f'{name} must be a colour name or "#rrggbb"')
-    try:
-        return ImageColor.getrgb(value)[:3]
-    except (ValueError, TypeError):
-        raise Rejected(400, f'{name}: unknown colour {value!r}; use a name like "red" or "#rrggbb"') from None
+    if not isinstance(value, str):
+        raise Rejected(400, f'{name} must be a colour name or "#rrggbb", not {_kind(value)}')
+    if value not in COLOUR_NAMES and not HEX_COLOUR.fullmatch(value):
+        shown = repr(value[:40]) + ("..." if len(value) > 40 else "")
+        raise Rejected(400, f'{name}: unknown colour {shown}; use a lowercase name like "red" or "#rrggbb"')
+    return ImageColor.getrgb(value)[:3]
 
 
 def read_message(req: Request) -> tuple[str, Style]:
@@ -132,7 +138,7 @@ def read_message(req: Request) -> tuple[str, Style]:
         raise Rejected(400, f"the message must be a string, not {_kind(message)}")
     if len(message) > MAX_MESSAGE_CHARACTERS:
         raise Rejected(
-            413, f"the message has {len(message)} characters; at most {MAX_MESSAGE_CHARACTERS} are accepted"
+            400, f"the message has {len(message)} characters; at most {MAX_MESSAGE_CHARACTERS} are accepted"
         )
     if not visible(message):
         raise Rejected(400, "the message is empty: it has nothing to show")
@@ -155,6 +161,7 @@ def post_message():
       200: {$ref: "#/components/responses/LcdDrawn"}
       400: {$ref: "#/components/responses/BadRequest"}
       401: {$ref: "#/components/responses/Unauthorized"}
+      403: {$ref: "#/components/responses/CrossSite"}
       413: {$ref: "#/components/responses/PayloadTooLarge"}
       415: {$ref: "#/components/responses/UnsupportedMediaType"}
       503: {$ref: "#/components/responses/LcdUnavailable"}

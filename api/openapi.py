@@ -6,9 +6,14 @@ answers, the LCD's request and answer, the service's own routes, and (from
 ``api.sensor_schemas``) the sensor schemas generated from the sensor kinds'
 declarations.
 
-The Swagger UI page and its assets come from the installed flasgger package,
-never a CDN (a Pi is often offline; ``templates/flasgger/head.html`` drops
-the web font the stock page fetches). The spec names no host: its server is
+The Swagger UI page is flasgger's, its scripts and styles a current
+swagger-ui build from the ``swagger-ui-bundle-v2`` package, served by the
+service itself, never a CDN (a Pi is often offline; ``templates/flasgger/``
+drops the web font and jQuery the stock page fetches). The page shows this
+service's spec only: it sets up Swagger UI itself
+(``templates/flasgger/swagger.html``) with query configuration off, so a
+link such as ``/api/docs?url=http://elsewhere/spec.json`` cannot make it
+show another spec, or send a token typed into "Authorize" elsewhere. The spec names no host: its server is
 the path prefix the request came through, so "Try it out" calls the server
 that served the page, also behind a reverse proxy (``ENVIRO_TRUST_PROXY``).
 """
@@ -19,9 +24,9 @@ from typing import Any
 
 from flasgger import Swagger
 from flask import Flask, request
-from PIL import ImageColor
+from swagger_ui_bundle import swagger_ui_path
 
-from api.lcd import MAX_MESSAGE_CHARACTERS
+from api.lcd import COLOUR_NAMES, HEX_COLOUR, MAX_MESSAGE_CHARACTERS
 from api.sensor_schemas import (
     json_object,
     json_response,
@@ -38,15 +43,14 @@ DOCS_ROUTE = "/api/docs"
 SPEC_ROUTE = "/apispec.json"
 OPENAPI_VERSION = "3.0.3"
 
-HEX_COLOUR = "^#[0-9a-fA-F]{6}$"
-
 DESCRIPTION = """\
 Readings of a Pimoroni Enviro+ board (and extra I2C sensors), polled in the
 background and answered from a cache: no request waits on hardware.
 
 * Success: `{"result": ...}`. Failure: `{"error": {"status": 404, "message": "..."}}`
-  with the same status code, for every error (400, 401, 404, 405 with an `Allow`
-  header, 413, 415, 500, 503), never an HTML page.
+  with the same status code, for every error (400, 401, 403 for a cross-site request
+  from a browser, 404, 405 with an `Allow` header, 408, 413, 414, 415, 417, 431, 500,
+  503), never an HTML page.
 * Values carry their unit in the key (`temperature_celsius`, `pressure_hectopascals`).
   A reading has its time (UTC), its age, and `stale: true` once it is too old.
 * A sensor group that has no valid reading yet answers 503 with the reason, never zeros.
@@ -87,7 +91,10 @@ def error_response(status: int, description: str, example: str, **extra: Any) ->
 
 ERROR_RESPONSES = {
     "BadRequest": error_response(
-        400, "The body cannot be used: empty, not JSON or UTF-8, or no message.", "the message is missing"
+        400,
+        "The body cannot be used: empty, not JSON or UTF-8, no message, a message over "
+        f"{MAX_MESSAGE_CHARACTERS} characters, or a colour that is neither a name nor #rrggbb.",
+        "the message is missing",
     ),
     "Unauthorized": error_response(
         401,
@@ -95,14 +102,20 @@ ERROR_RESPONSES = {
         "the API token is wrong",
         headers={"WWW-Authenticate": {"schema": {"type": "string"}, "example": f'Bearer realm="{SERVICE}"'}},
     ),
+    "CrossSite": error_response(
+        403,
+        "A browser sent this for a page of another site (Sec-Fetch-Site or Origin): state changes "
+        "come only from this service's own pages or from clients that are not browsers.",
+        "cross-site request refused (Sec-Fetch-Site: cross-site): pages from other sites may not "
+        "change anything here. Use this service's own pages, or a client that is not a browser (curl, scripts).",
+    ),
     "NotFound": error_response(
         404, "No sensor of that name.", "no sensor named 'sht31' in the i2c group (known: aht10, bmp280)"
     ),
     "PayloadTooLarge": error_response(
         413,
-        "The body is larger than ENVIRO_MAX_BODY_BYTES, or the message longer than "
-        f"{MAX_MESSAGE_CHARACTERS} characters.",
-        f"the message has 1200 characters; at most {MAX_MESSAGE_CHARACTERS} are accepted",
+        "The body is larger than ENVIRO_MAX_BODY_BYTES.",
+        "the body is larger than 16384 bytes (ENVIRO_MAX_BODY_BYTES)",
     ),
     "UnsupportedMediaType": error_response(
         415,
@@ -140,7 +153,8 @@ def _colour(default: str) -> dict[str, Any]:
     return {
         "type": "string",
         "nullable": True,
-        "anyOf": [{"pattern": HEX_COLOUR}, {"enum": sorted(ImageColor.colormap)}],
+        # The same two forms the route accepts (api.lcd), and nothing else.
+        "anyOf": [{"pattern": f"^{HEX_COLOUR.pattern}$"}, {"enum": sorted(COLOUR_NAMES)}],
         "description": f'A colour name (CSS/X11, e.g. "red") or "#rrggbb"; {default} when left out.',
     }
 
@@ -381,17 +395,15 @@ def init_docs(app: Flask, service: Any) -> Swagger:
         "specs": [{"endpoint": "apispec", "route": SPEC_ROUTE}],
         "specs_route": DOCS_ROUTE,
         "static_url_path": f"{DOCS_ROUTE}/static",
+        # swagger-ui's dist files, in place of flasgger's old build.
+        "static_folder": str(swagger_ui_path),
         "oauth_redirect": f"{DOCS_ROUTE}/oauth2-redirect.html",
         "swagger_ui": True,
         "uiversion": 3,
-        # The top bar offers to load other specs by URL; this page has one.
-        "hide_top_bar": True,
+        # Read by templates/flasgger/swagger.html, which sets Swagger UI up
+        # itself: no top bar (it offers to load other specs by URL), no
+        # generated operation ids (they would only repeat the path).
         "doc_expansion": "list",
-        # Generated ids ("get_api_sensors_weather") would only repeat the path.
-        "ui_params": {"displayOperationId": False},
-        # The page hands this to Swagger UI's initOAuth; left unset it would be
-        # written out as Python's None, a script error.
-        "auth": {},
     }
     template = build_template(service.groups)
     return _Docs(app, config=config, template=template, sanitizer=_summary_text)

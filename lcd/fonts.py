@@ -36,14 +36,28 @@ DEJAVU_SANS_FILES = (
 NOTO_SANS_WEIGHT = 500
 
 
+# Font objects kept at once. Pillow makes one FreeType face per size, and each
+# costs memory: loaded from bytes, a private copy of the whole file (2 MB for
+# Noto Sans) plus FreeType's tables; loaded from the file, the pages FreeType
+# maps plus its tables (about 1.2 MB for Noto Sans, 0.2 MB for DejaVu Sans).
+# Kept for all 54 sizes of both faces, that was ~150 MB. Eight cover the
+# sizes one message tries (the bisection in lcd.render) and messages of
+# similar length again; a miss costs about 20 ms for Noto Sans (FreeType
+# loads its variation data on the first glyph of each face object).
+FONT_CACHE_SIZE = 8
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Face:
-    """One font file: its name, its bytes and the code points it can draw."""
+    """One font file: its name, its bytes, the code points it can draw, and where it is."""
 
     name: str
     data: bytes
     coverage: frozenset[int]
     weight: int | None = None
+    # FreeType reads the file itself when it has a path: every size shares
+    # the file through the page cache instead of holding its own copy.
+    path: Path | None = None
 
     def covers(self, char: str) -> bool:
         return ord(char) in self.coverage
@@ -53,40 +67,46 @@ class Face:
         return _font(self, size)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=FONT_CACHE_SIZE)
 def _font(face: Face, size: int) -> ImageFont.FreeTypeFont:
     # BASIC layout: the same glyph positions on every machine (Raqm's shaping
     # depends on which fribidi/harfbuzz the system has), which keeps the
     # reference images exact.
-    font = ImageFont.truetype(io.BytesIO(face.data), size, layout_engine=ImageFont.Layout.BASIC)
-    if face.weight is not None:
+    source = str(face.path) if face.path is not None else io.BytesIO(face.data)
+    font = ImageFont.truetype(source, size, layout_engine=ImageFont.Layout.BASIC)
+    weight = face.weight
+    if weight is not None:
         axes = font.get_variation_axes()
         font.set_variation_by_axes(
-            [float(face.weight if axis["name"] == b"Weight" else axis["default"] or 0) for axis in axes]
+            [weight if axis["name"] == b"Weight" else axis["default"] or 0 for axis in axes]
         )
     return font
 
 
-def load_face(name: str, data: bytes, weight: int | None = None) -> Face:
-    """A face from font file bytes; raises FontFormatError if they are no usable font."""
-    return Face(name, data, covered_codepoints(data), weight)
+def load_face(name: str, data: bytes, weight: int | None = None, path: Path | None = None) -> Face:
+    """A face from font file bytes (read once from ``path``, if given); raises FontFormatError
+    if they are no usable font."""
+    return Face(name, data, covered_codepoints(data), weight, path)
 
 
 def noto_sans() -> Face | None:
     """Noto Sans from its Python package, or None when it is not installed."""
     try:
-        data = importlib.resources.files(NOTO_SANS_PACKAGE).joinpath(NOTO_SANS_FILE).read_bytes()
+        resource = importlib.resources.files(NOTO_SANS_PACKAGE).joinpath(NOTO_SANS_FILE)
+        data = resource.read_bytes()
     except (ModuleNotFoundError, OSError) as err:
         log.warning("Noto Sans is not available (%s); install %s", err, "fontpkg-noto-sans")
         return None
-    return load_face("Noto Sans", data, NOTO_SANS_WEIGHT)
+    # A package installed as files has a path; a zipped one only bytes.
+    path = resource if isinstance(resource, Path) else None
+    return load_face("Noto Sans", data, NOTO_SANS_WEIGHT, path)
 
 
 def dejavu_sans(paths: Iterable[Path] = DEJAVU_SANS_FILES) -> Face | None:
     """DejaVu Sans from the system's font directory, or None."""
     for path in paths:
         try:
-            return load_face("DejaVu Sans", path.read_bytes())
+            return load_face("DejaVu Sans", path.read_bytes(), path=path)
         except (OSError, FontFormatError):
             continue
     return None
@@ -95,7 +115,7 @@ def dejavu_sans(paths: Iterable[Path] = DEJAVU_SANS_FILES) -> Face | None:
 def pillow_default() -> Face:
     """Pillow's built-in scalable font (Aileron; basic Latin only)."""
     font = ImageFont.load_default(size=10)
-    assert isinstance(font, ImageFont.FreeTypeFont), "Pillow was built without FreeType"
+    assert isinstance(font, ImageFont.FreeTypeFont)  # with FreeType, which Pillow's wheels have
     return load_face("Aileron", font.font_bytes)
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import threading
 from collections.abc import Sequence
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from lcd import text as texts
 from lcd.fonts import Face, default_faces
@@ -72,15 +72,19 @@ class _Typesetter:
     def __init__(self, faces: Sequence[Face], size: int) -> None:
         self.size = size
         self.faces = faces
-        self.fonts = [face.font(size) for face in faces]
-        _, top, _, bottom = self.fonts[0].getbbox(_LINE_EXTENT_SAMPLE, anchor="ls")
-        # Whole pixels: a FreeType font's box is integral, Pillow types it float.
-        self.ascent = -int(top)
-        self.line_height = int(bottom - top) + 1
+        _, top, _, bottom = self._font(0).getbbox(_LINE_EXTENT_SAMPLE, anchor="ls")
+        # Whole pixels: with BASIC layout Pillow's boxes are integers anyway.
+        self.ascent = int(-top)
+        self.line_height = int(bottom - top + 1)
         # The box stands in for U+FFFD when no face has that glyph.
         self.box = next((i for i, face in enumerate(faces) if face.covers(texts.REPLACEMENT)), None)
         self.box_width = max(3, round(size * 0.6))
         self.ellipsis = ELLIPSIS if self._face_of(ELLIPSIS) is not None else "..."
+
+    def _font(self, face: int) -> ImageFont.FreeTypeFont:
+        # Asked for when a character needs it: a fallback face that no
+        # character uses costs no font object (see lcd.fonts.FONT_CACHE_SIZE).
+        return self.faces[face].font(self.size)
 
     def _face_of(self, char: str) -> int | None:
         if char == texts.REPLACEMENT:
@@ -103,7 +107,7 @@ class _Typesetter:
     def _segment_width(self, face: int | None, run: str) -> int:
         if face is None:
             return (self.box_width + 1) * len(run)
-        return round(self.fonts[face].getlength(run))
+        return round(self._font(face).getlength(run))
 
     def draw(self, draw: ImageDraw.ImageDraw, x: int, baseline: int, line: str, color: Color) -> None:
         for face, run in self._segments(line):
@@ -116,7 +120,7 @@ class _Typesetter:
                         (left, baseline - cap, left + self.box_width - 1, baseline - 1), outline=color
                     )
             else:
-                draw.text((x, baseline), run, font=self.fonts[face], fill=color, anchor="ls")
+                draw.text((x, baseline), run, font=self._font(face), fill=color, anchor="ls")
             x += self._segment_width(face, run)
 
     def wrap(

@@ -8,12 +8,17 @@ operation, "Try it out" reaches the service, and nothing comes from elsewhere.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import shutil
+import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 import requests
+from swagger_ui_bundle import swagger_ui_path
 
 from tests.app_support import virtual_app
 from tests.openapi_support import app_operations
@@ -101,7 +106,7 @@ def test_the_docs_page_lists_every_operation_and_tries_one(browser, site, tmp_pa
         answer = weather.locator(".live-responses-table .response")
         answer.wait_for()
         assert answer.locator(".response-col_status").inner_text().strip() == "200"
-        assert weather.locator(".request-url").inner_text().strip() == site + "/api/sensors/weather"
+        assert weather.locator(".request-url pre").inner_text().strip() == site + "/api/sensors/weather"
         body = json.loads(answer.locator(".response-col_description pre").first.inner_text())
         assert body["result"]["group"] == "weather"
         assert "temperature_celsius" in body["result"]["sensors"]["bme280"]["values"]
@@ -131,3 +136,103 @@ def test_the_dashboard_shows_live_readings(browser, site):
         assert "cannot reach" not in page.inner_text("body")
     finally:
         page.close()
+
+
+@contextlib.contextmanager
+def _other_site(files: dict[str, tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
+    """A site on another loopback port serving ``files`` (path: (type, text)); yields its URL and the paths asked."""
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            kind, text = files.get(self.path.split("?")[0], ("text/plain", "not here"))
+            body = text.encode()
+            self.send_response(200 if self.path.split("?")[0] in files else 404)
+            self.send_header("Content-Type", kind)
+            self.send_header("Access-Control-Allow-Origin", "*")  # as an attacker's spec host would
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+EVIL_SPEC = json.dumps(
+    {
+        "openapi": "3.0.3",
+        "info": {"title": "Evil API", "version": "6.6.6"},
+        "servers": [{"url": "http://127.0.0.1:9/"}],
+        "paths": {"/steal": {"get": {"responses": {"200": {"description": "ok"}}}}},
+    }
+)
+
+
+def test_the_docs_page_ignores_a_spec_named_in_its_address(browser, service):
+    with _other_site({"/spec.json": ("application/json", EVIL_SPEC)}) as (evil, asked):
+        page = browser.new_page()
+        requested = []
+        page.on("request", lambda req: requested.append(req.url))
+        try:
+            page.goto(f"{service}/api/docs?url={evil}/spec.json&configUrl={evil}/config.json")
+            page.locator(".opblock").first.wait_for()
+            title = page.locator(".info .title").inner_text()
+            version = page.evaluate("window.versions.swaggerUI.version")
+        finally:
+            page.close()
+    assert "enviro-sensor API" in title and "Evil" not in title
+    assert not asked, asked
+    assert not [url for url in requested if url.startswith(evil)]
+    # The current swagger-ui build from its package, not flasgger's 2020 one.
+    assert version == swagger_ui_path.name.removeprefix("swagger-ui-")
+
+
+def test_a_page_from_another_site_cannot_draw_on_the_lcd(browser, service):
+    def lcd_messages() -> float:
+        metrics = requests.get(service + "/metrics", timeout=5).text
+        line = next(line for line in metrics.splitlines() if line.startswith("enviro_lcd_messages_total"))
+        return float(line.split()[-1])
+
+    attack = f"""<!doctype html><title>cat pictures</title>
+    <form id="form" method="post" action="{service}/api/lcd" enctype="text/plain">
+      <input name='{{"message": "form", "x":"' value='"}}'></form>
+    <script>
+      fetch("{service}/api/lcd", {{method: "POST", mode: "no-cors",
+        headers: {{"Content-Type": "text/plain"}}, body: "pwned"}})
+        .finally(() => {{ document.title = "sent"; document.getElementById("form").submit(); }});
+    </script>"""
+    before = lcd_messages()
+    with _other_site({"/": ("text/html", attack)}) as (evil, _):
+        page = browser.new_page()
+        try:
+            with page.expect_navigation(url=f"{service}/api/lcd"):
+                page.goto(evil + "/")
+            refused = json.loads(page.locator("body").inner_text())
+        finally:
+            page.close()
+    assert refused["error"]["status"] == 403
+    assert lcd_messages() == before
+    # The service's own page may: the Swagger page's "Try it out" is same-origin.
+    page = browser.new_page()
+    try:
+        page.goto(service + "/api/docs")
+        answer = page.evaluate(
+            """async (url) => {
+                const r = await fetch(url, {method: "POST", headers: {"Content-Type": "text/plain"}, body: "hi"});
+                return r.status;
+            }""",
+            service + "/api/lcd",
+        )
+    finally:
+        page.close()
+    assert answer in (200, 503)

@@ -139,9 +139,9 @@ def test_a_body_past_the_size_limit_is_413(client, lcd_app):
         assert str(limit) in error_of(response, 413)
 
 
-def test_a_message_past_the_character_limit_is_413(client):
+def test_a_message_past_the_character_limit_is_400_as_the_schema_says(client):
     message = "é" * (MAX_MESSAGE_CHARACTERS + 1)
-    assert "characters" in error_of(client.post("/api/lcd", json={"message": message}), 413)
+    assert "characters" in error_of(client.post("/api/lcd", json={"message": message}), 400)
     assert client.post("/api/lcd", json={"message": message[:-1]}).status_code == 200
 
 
