@@ -39,24 +39,14 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.routes import READ_ROUTES as ROUTES  # noqa: E402
 from tests.servers import gunicorn_server  # noqa: E402
 
 FAULTS = ",".join(
     f"{device}=intermittent"
     for device in ("bme280", "ltr559", "ads1015", "aht10", "bmp280", "pms5003", "st7735")
 )
-READ_ROUTES = [
-    "/",
-    "/api/sensors",
-    "/api/sensors/weather",
-    "/api/sensors/gas",
-    "/api/sensors/pollution",
-    "/api/sensors/i2c",
-    "/api/sensors/i2c/aht10",
-    "/metrics",
-    "/healthz",
-    "/api/lcd",
-]
+READ_ROUTES = [*ROUTES, "/api/lcd"]
 BURST_ROUTES = ["/healthz", "/api/sensors/weather", "/metrics"]
 WORDS = [
     "Back",

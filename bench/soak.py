@@ -28,22 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
+from bench.routes import READ_ROUTES as ROUTES  # noqa: E402
 from hardware.virtual import VirtualBoard  # noqa: E402
 from hardware.virtual.faults import DEVICE_FAULTS  # noqa: E402
 from settings import load_settings  # noqa: E402
 from tests.servers import free_port  # noqa: E402
-
-ROUTES = [
-    "/",
-    "/api/sensors",
-    "/api/sensors/weather",
-    "/api/sensors/gas",
-    "/api/sensors/pollution",
-    "/api/sensors/i2c",
-    "/api/sensors/i2c/aht10",
-    "/metrics",
-    "/healthz",
-]
 
 
 def process_figures() -> dict[str, float]:
