@@ -28,6 +28,10 @@ from version import VERSION
 
 log = logging.getLogger(__name__)
 
+# How long the outputs may take to finish what they hold at shutdown, in all:
+# well inside gunicorn's graceful timeout.
+OUTPUTS_STOP_SECONDS = 2.0
+
 
 def _sampling_note(groups: list[GroupConfig]) -> str:
     intervals = ", ".join(f"{group.name} every {group.interval:g} s" for group in groups if group.enabled)
@@ -116,10 +120,12 @@ class Service:
                 return
             self._started = False
             self.collector.stop()
-            self.outputs.stop()
             self.display.stop()  # backlight off while the board is still open
             if self.board is not None:
                 self.board.close()
+            # Last, and briefly: the hardware is released whatever an output
+            # is stuck on; what it still holds is counted as dropped.
+            self.outputs.stop(OUTPUTS_STOP_SECONDS)
             log.info("service stopped")
 
     def problems(self) -> list[str]:

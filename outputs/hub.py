@@ -10,11 +10,11 @@ counted, and is given the next one.
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry
@@ -57,7 +57,8 @@ class OutputRunner:
         self._clock = clock
         self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=output.queue_size)
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        # Set when a full queue leaves no room to queue the stop behind it.
+        self._abandon = threading.Event()
         self._thread: threading.Thread | None = None
         self._sent = 0
         self._dropped: collections.Counter[str] = collections.Counter(dict.fromkeys(DROP_REASONS, 0))
@@ -85,13 +86,16 @@ class OutputRunner:
             self.output.start(sensors)
         except Exception as err:
             self._failed(err)
-        while not self._stopping.is_set():
+        while True:
             event = self._queue.get()
             try:
-                if event is not None:
-                    self._deliver(event)
+                if event is None:  # stop: everything queued before it is handled
+                    return
+                self._deliver(event)
             finally:
                 self._queue.task_done()
+            if self._abandon.is_set():
+                return
 
     def _deliver(self, event: Event) -> None:
         with self._lock:
@@ -131,14 +135,18 @@ class OutputRunner:
 
     def stop(self, timeout: float) -> None:
         """Let the output finish what it holds (within ``timeout``), then close it."""
-        self._stopping.set()
-        # Wakes an idle worker; a busy one sees the flag after its record.
-        with contextlib.suppress(queue.Full):
+        try:
             self._queue.put_nowait(None)
+            sentinel = 1
+        except queue.Full:
+            self._abandon.set()
+            sentinel = 0
         if self._thread is not None:
             self._thread.join(timeout)
+            if not self._thread.is_alive():
+                sentinel = 0  # taken: the worker ended on it
         with self._lock:
-            self._dropped["shutdown"] += self._queue.qsize()
+            self._dropped["shutdown"] += max(0, self._queue.qsize() - sentinel)
         try:
             self.output.close()
         except Exception as err:
@@ -199,8 +207,10 @@ class OutputHub:
         return all(runner.drain(timeout) for runner in self._runners)
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop every output within ``timeout`` seconds in all (real time: shutdown waits for threads)."""
+        deadline = time.monotonic() + timeout
         for runner in self._runners:
-            runner.stop(timeout)
+            runner.stop(max(0.0, deadline - time.monotonic()))
 
     def states(self) -> list[OutputState]:
         return [runner.state() for runner in self._runners]

@@ -177,3 +177,46 @@ def test_an_output_that_raises_loses_that_record_and_goes_on():
         assert any(isinstance(r, Reading) and r.sensor == "ltr559" for r in failing.records)
     finally:
         polled.close()
+
+
+def test_at_shutdown_an_output_finishes_what_it_holds_and_a_stuck_one_is_left():
+    blocked, recorder = BlockedOutput(), RecordingOutput()
+    polled = PolledApp(outputs=[blocked, recorder])
+    try:
+        polled.collector.poll("weather")
+        assert blocked.entered.wait(5)
+        polled.collector.poll("i2c")
+        hub = polled.service.outputs
+        queued = {state.name: state.queued for state in hub.states()}
+        assert queued["blocked"] == 5  # full: two more were dropped
+        hub.stop(0.5)
+        states = {state.name: state for state in hub.states()}
+        # The recorder handled everything it was given before it stopped...
+        assert len(recorder.records) == states["recorder"].sent == 8
+        assert states["recorder"].dropped["shutdown"] == 0
+        # ...and the stuck one's backlog is counted as lost, not waited for.
+        assert states["blocked"].dropped["shutdown"] == 5
+        assert states["blocked"].dropped["queue_full"] == 2
+    finally:
+        blocked.release.set()
+        polled.board.close()
+
+
+def test_a_slow_output_is_given_its_backlog_before_it_stops():
+    class Slow(RecordingOutput):
+        def handle_reading(self, reading):
+            threading.Event().wait(0.01)  # a network round trip
+            super().handle_reading(reading)
+
+    slow = Slow("slow")
+    polled = PolledApp(outputs=[slow])
+    try:
+        for _ in range(5):
+            polled.clock.advance(1)
+            polled.collector.poll("weather")
+        polled.service.outputs.stop(5)
+        state = next(s for s in polled.service.outputs.states() if s.name == "slow")
+        assert state.dropped["shutdown"] == 0
+        assert len([r for r in slow.records if isinstance(r, Reading)]) == 10
+    finally:
+        polled.board.close()
