@@ -1,5 +1,7 @@
 """Routes and error shapes through the Flask test client."""
 
+import gzip
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -76,6 +78,20 @@ def test_metrics_speaks_openmetrics_when_asked(client):
     reply = client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
     assert reply.mimetype == "application/openmetrics-text"
     assert reply.get_data(as_text=True).endswith("# EOF\n")
+
+
+def test_metrics_are_gzipped_when_the_scraper_asks(client):
+    plain = client.get("/metrics")
+    assert "Content-Encoding" not in plain.headers
+    # What Prometheus sends.
+    zipped = client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["Vary"] == "Accept-Encoding"
+    text = gzip.decompress(zipped.get_data()).decode()
+    assert text.startswith("# HELP") and "enviro_build_info" in text
+    assert len(zipped.get_data()) < len(plain.get_data()) / 3
+    refused = client.get("/metrics", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers
 
 
 def test_each_app_has_its_own_registry(app, registry):
