@@ -36,6 +36,7 @@ BUILTIN_MODULES = (
     "retrievers.pms5003",
     "retrievers.aht10",
     "retrievers.bmp280",
+    "retrievers.scd4x",
 )
 
 # Seconds between polls of a group that declares no interval of its own.
