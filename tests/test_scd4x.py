@@ -202,3 +202,27 @@ def test_through_the_service_with_its_faults(polled):
     polled.poll("i2c")
     assert polled.service.latest.view("scd41").status == "ok"
     assert polled.service.latest.view("aht10").status == "ok"  # never noticed
+
+
+# Home Assistant's sensor device classes and the units it accepts for each
+# (developers.home-assistant.io, "Sensor entity", device classes), for the
+# classes this service's parts use.
+HA_DEVICE_CLASS_UNITS = {
+    "atmospheric_pressure": {"cbar", "bar", "hPa", "mmHg", "inHg", "kPa", "mbar", "Pa", "psi"},
+    "carbon_dioxide": {"ppm"},
+    "humidity": {"%"},
+    "illuminance": {"lx"},
+    "pm1": {"µg/m³"},
+    "pm10": {"µg/m³"},
+    "pm25": {"µg/m³"},
+    "temperature": {"°C", "°F", "K"},
+}
+
+
+def test_every_declared_device_class_is_home_assistants_with_a_unit_it_takes():
+    fields = [field for kind in registry.kinds().values() for field in kind.fields]
+    classes = {field.device_class for field in fields if field.device_class is not None}
+    assert "carbon_dioxide" in classes
+    for field in fields:
+        if field.device_class is not None:
+            assert field.unit in HA_DEVICE_CLASS_UNITS[field.device_class], field.key
