@@ -352,6 +352,18 @@ class Environment:
         noise = 8.0 * self._noise("co2", t, 10 * MINUTE)
         return OUTDOOR_CO2_PPM + max(0.0, excess + noise)
 
+    def tvoc_ppb(self, t: float | None = None) -> float:
+        """Total VOCs, ppb (ethanol equivalent): a clean-room baseline, people and cooking.
+
+        About 100 ppb in an empty aired room; people add to it as they add
+        CO2 (their breath and skin), cooking fumes far more for a while.
+        """
+        t = self.clock.now() if t is None else t
+        people = max(0.0, self.co2(t) - OUTDOOR_CO2_PPM) * 0.25
+        cooking = 15.0 * self.cooking_pm2_5(t)
+        baseline = 100.0 * (1.0 + 0.2 * self._noise("tvoc", t, 30 * MINUTE))
+        return baseline + people + cooking
+
     def gas_resistances(
         self, t: float, humidity_percent: float, cooking_ugm3: float
     ) -> tuple[float, float, float]:
