@@ -197,7 +197,7 @@ def exposed_metric_names() -> frozenset[str]:
     on the page; the gas heater's warm-up is skipped for the same reason.
     """
     # Every kind of extra sensor listed, so that its metrics are on the page.
-    sensors = "aht10@0x38,bmp280@0x77,scd41@0x62"
+    sensors = "aht10@0x38,bmp280@0x77,scd41@0x62,sgp40@0x59"
     with gunicorn_server({"ENVIRO_GAS_WARMUP": "0", "ENVIRO_I2C_SENSORS": sensors}) as (base, _):
         _, text = wait_for(
             lambda: _sensor_health(base),
