@@ -23,6 +23,7 @@ from clocks import Clock, SystemClock
 from health_metrics import SensorHealth, error_reason
 from records import LOCAL_SOURCE, Event, Reading, StatusChange
 from retrievers.base import SensorReader, WarmingUp, validate
+from retrievers.calibration import ROOM_FIELDS, Calibration, calibrate, with_room_reference
 from retrievers.config import GroupConfig, Sensor
 
 log = logging.getLogger(__name__)
@@ -125,8 +126,12 @@ class Collector:
         publish: Callable[[Event], None],
         health: SensorHealth,
         clock: Clock | None = None,
+        calibration: Calibration | None = None,
+        room_reference: str | None = None,
     ) -> None:
         self.board = board
+        self._calibration = calibration or {}
+        self._room_reference = room_reference
         self.groups = {group.name: group for group in groups}
         self._publish = publish
         self._health = health
@@ -259,6 +264,7 @@ class Collector:
             self._reading_failed(state, reason, _describe(err), self._clock.monotonic() - started)
             return
         duration = self._clock.monotonic() - started
+        values, calibrated = self._derive(state, values)
         rejections = validate(state.sensor.fields, values)
         if rejections:
             for rejection in rejections:
@@ -280,6 +286,7 @@ class Collector:
             time=self._clock.now(),
             monotonic=self._clock.monotonic(),
             duration=duration,
+            calibrated=calibrated,
         )
         with self._lock:
             recovered = state.last_error is not None and not state.up
@@ -295,6 +302,26 @@ class Collector:
         self._publish(reading)
         if recovered:
             log.info("%s: reading again", name)
+
+    def _derive(
+        self, state: SensorState, values: dict[str, float]
+    ) -> tuple[dict[str, float], tuple[str, ...]]:
+        """The room reference's values, then the calibration, on a fresh read (retrievers.calibration)."""
+        # The sensor with room values (the BME280's CPU-heat compensated ones).
+        if self._room_reference is not None and any(f.key in ROOM_FIELDS for f in state.sensor.fields):
+            values = with_room_reference(values, self._fresh_values(self._room_reference))
+        return calibrate(values, self._calibration.get(state.sensor.name))
+
+    def _fresh_values(self, name: str) -> Any:
+        """Sensor ``name``'s latest reading's values while they are current, else None."""
+        state = self._states.get(name)
+        if state is None:
+            return None
+        with self._lock:
+            reading = state.reading
+        if reading is None or self._clock.monotonic() - reading.monotonic > state.group.freshness:
+            return None
+        return reading.values
 
     def _opening_failed(self, state: SensorState, err: BaseException) -> None:
         with self._lock:

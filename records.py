@@ -30,6 +30,8 @@ class Reading:
     monotonic: float
     #: How long the read took, seconds.
     duration: float
+    #: Keys of the values that ENVIRO_CALIBRATION adjusted.
+    calibrated: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

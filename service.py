@@ -75,6 +75,8 @@ class Service:
             self.outputs.publish,
             SensorHealth(registry, _sampling_note(self.groups)),
             self.clock,
+            calibration=settings.calibration,
+            room_reference=settings.room_reference,
         )
         self._sensors = sensors
         self.display = Display(settings, registry)

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from retrievers import registry
-from retrievers.config import I2CSensorSpec, parse_i2c_sensors
+from retrievers.calibration import Calibration, check_calibration, check_room_reference, parse_calibration
+from retrievers.config import I2CSensorSpec, configured_sensors, parse_i2c_sensors
 
 
 class SettingsError(ValueError):
@@ -106,6 +107,11 @@ def _device_faults(text: str) -> Mapping[str, str]:
 
 def _text(text: str) -> str:
     return text.strip()
+
+
+def _optional_name(text: str) -> str | None:
+    """A sensor's name, or None when empty (checked against the sensors later)."""
+    return text.strip().lower() or None
 
 
 def _optional_secret(text: str) -> str | None:
@@ -215,6 +221,20 @@ SETTINGS: tuple[Setting, ...] = (
         "CPU-heat compensation factor: lower means a stronger correction (vendor examples: 2.25)",
     ),
     Setting(
+        "calibration",
+        "",
+        parse_calibration,
+        "per-sensor corrections applied before validation, `sensor.field=adjustment` comma separated: "
+        "an offset (`bme280.temperature_celsius=-1.5`), a factor (`*1.02`) or both (`*1.02+0.5`)",
+    ),
+    Setting(
+        "room_reference",
+        "",
+        _optional_name,
+        "a sensor away from the CPU's heat (e.g. `aht10`, `scd41`) whose temperature and humidity "
+        "become the BME280's compensated values; empty: estimate them from the CPU temperature",
+    ),
+    Setting(
         "lcd",
         "on",
         _choice("on", "off"),
@@ -243,6 +263,19 @@ def interval_settings() -> tuple[Setting, ...]:
     return tuple(settings)
 
 
+def _check_sensor_names(values: dict[str, Any]) -> None:
+    """Settings that name sensors must name configured ones, with fields they have."""
+    fields = {
+        sensor.name: tuple(field.key for field in sensor.fields)
+        for sensor in configured_sensors(values["i2c_sensors"])
+    }
+    for name, check in (("calibration", check_calibration), ("room_reference", check_room_reference)):
+        try:
+            check(values[name], fields)
+        except ValueError as err:
+            raise SettingsError(f"ENVIRO_{name.upper()}: {err}") from None
+
+
 def all_settings() -> tuple[Setting, ...]:
     """Every setting the service reads, the group intervals after the others."""
     return (*SETTINGS, *interval_settings())
@@ -269,6 +302,10 @@ class Settings:
     read_timeout: float
     gas_warmup: float
     temperature_factor: float
+    #: Adjustments by sensor name and field key (``ENVIRO_CALIBRATION``).
+    calibration: Calibration
+    #: The sensor whose readings stand for the room (``ENVIRO_ROOM_REFERENCE``).
+    room_reference: str | None
     lcd: str
     #: Seconds between polls, by group name (``ENVIRO_<GROUP>_INTERVAL``).
     intervals: Mapping[str, float]
@@ -300,6 +337,7 @@ def load_settings(
             values[setting.field] = setting.parse(raw)
         except ValueError as err:
             raise SettingsError(f"{setting.env}: {err}") from None
+    _check_sensor_names(values)
     intervals = {s.field.removesuffix("_interval"): values.pop(s.field) for s in interval_settings()}
     intervals.update(overrides.get("intervals", {}))
     return Settings(**values, intervals=types.MappingProxyType(intervals))

@@ -103,6 +103,13 @@ def _sensor_properties(reader: Sensor) -> dict[str, Any]:
             "description": "True once the reading is older than its freshness window.",
         },
         "values": ref("schemas", schema_name(reader.name, "Values")),
+        "calibrated": {
+            "type": "array",
+            "items": {"type": "string", "enum": [field.key for field in reader.fields]},
+            "uniqueItems": True,
+            "description": "Keys of the values ENVIRO_CALIBRATION corrected (shown as corrected); "
+            "absent when none were.",
+        },
         "reason": {"type": "string", "description": "Why the sensor is not ok, or its last error."},
     }
 

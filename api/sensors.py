@@ -50,6 +50,8 @@ def sensor_body(sensor: SensorView) -> dict:
             stale=sensor.stale,
             values=dict(sensor.values),
         )
+        if sensor.calibrated:
+            body["calibrated"] = list(sensor.calibrated)
     if sensor.reason:
         body["reason"] = sensor.reason
     return body

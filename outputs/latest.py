@@ -33,6 +33,8 @@ class SensorView:
     reason: str | None
     #: The metric reason of the last error (``io_error``...), while it is failing.
     error_reason: str | None
+    #: Keys of the values that ENVIRO_CALIBRATION adjusted.
+    calibrated: tuple[str, ...] = ()
 
 
 class LatestStore:
@@ -82,6 +84,7 @@ class LatestStore:
             stale=stale,
             reason=reason,
             error_reason=change.error_reason if change is not None else None,
+            calibrated=reading.calibrated if reading is not None else (),
         )
 
     def views(self, group: str | None = None) -> list[SensorView]:

@@ -36,6 +36,8 @@ BUILTIN_MODULES = (
     "retrievers.pms5003",
     "retrievers.aht10",
     "retrievers.bmp280",
+    "retrievers.scd4x",
+    "retrievers.sgp40",
 )
 
 # Seconds between polls of a group that declares no interval of its own.

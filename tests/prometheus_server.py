@@ -196,11 +196,25 @@ def exposed_metric_names() -> frozenset[str]:
     It waits until every sensor has read successfully, so the readings are
     on the page; the gas heater's warm-up is skipped for the same reason.
     """
-    with gunicorn_server({"ENVIRO_GAS_WARMUP": "0"}) as (base, _):
+    # Every kind of extra sensor listed, so that its metrics are on the page.
+    sensors = "aht10@0x38,bmp280@0x77,scd41@0x62,sgp40@0x59"
+    with gunicorn_server({"ENVIRO_GAS_WARMUP": "0", "ENVIRO_I2C_SENSORS": sensors}) as (base, _):
         _, text = wait_for(
             lambda: _sensor_health(base),
-            "every sensor up on the virtual board",
-            until=lambda health: health[0] and set(health[0].values()) == {"1.0"},
+            "every sensor up on the virtual board, with a reading",
+            # Up is not enough: a sensor warming up (the SCD41's first 5 s)
+            # is up with no reading yet.
+            until=lambda health: (
+                health[0]
+                and set(health[0].values()) == {"1.0"}
+                and set(_read_once(health[1])) == set(health[0])
+            ),
             deadline_seconds=90,
         )
     return frozenset(exposition_names(text))
+
+
+def _read_once(text: str) -> list[str]:
+    """The sensors with a successful read on an exposition page."""
+    pattern = r'^enviro_sensor_last_success_timestamp_seconds\{sensor="([^"]+)"\} (\S+)$'
+    return [sensor for sensor, value in re.findall(pattern, text, re.MULTILINE) if float(value) > 0]

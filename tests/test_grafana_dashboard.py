@@ -25,6 +25,7 @@ UNITS = {
     "enviro_gas_resistance_ohms": "ohm",
     "enviro_particulate_matter_micrograms_per_cubic_meter": "conμgm3",
     "enviro_sensor_read_duration_seconds": "s",
+    "enviro_carbon_dioxide_ppm": "ppm",
 }
 SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}")
 INSTANCE_MATCHER = 'instance=~"$instance"'

@@ -14,6 +14,12 @@ machine, so a demo can be replayed and a test can name its expectations.
 - Cooking at meal times sends PM2.5 to 50-150 ug/m3, decaying over tens of
   minutes, over a baseline of 3-10 ug/m3; its fumes and steam move the gas
   resistances and the humidity.
+- CO2 starts from the outdoor 420 ppm and follows the people at home: it
+  builds up while they are in (overnight in a closed room it passes
+  1000 ppm), cooking on gas adds to it, and airing the room (a window open
+  for a quarter of an hour in the morning and the evening) brings it back
+  to the outdoor level within minutes. It is a one-box ventilation model:
+  d(CO2)/dt = people * emission / volume - air changes * (CO2 - outdoor).
 - The Pi's CPU (45-60 C) warms the board, so the BME280 on it reads warmer
   (and drier, in relative terms) than the room. The coupling is the one the
   vendor's compensation assumes with its factor of 2.25:
@@ -135,6 +141,23 @@ LAMP_HOURS = ((6.5, 7.75), (18.0, 23.0))
 MEALS = ((7.0, 8.5, 0.35), (12.0, 13.5, 0.45), (18.0, 20.0, 0.8))
 WAVE_SLOT = 10 * MINUTE
 WAVE_CHANCE = 0.25
+# CO2: the outdoor level (NOAA's global mean, 2024, rounded), what one
+# person adds to 60 m3 of living space per hour (about 18 l/h of CO2 at
+# rest: 18e-3 / 60 = 300 ppm/h), the air changes per hour with the windows
+# closed (0.5, a typical dwelling) and aired (a window wide open: 6), and
+# the history the model integrates over (after 8 h closed, under 2 % of
+# the start remains).
+OUTDOOR_CO2_PPM = 420.0
+CO2_PPM_PER_PERSON_HOUR = 300.0
+AIR_CHANGES_CLOSED, AIR_CHANGES_AIRED = 0.5, 6.0
+CO2_HISTORY = 8 * HOUR
+CO2_STEP = 5 * MINUTE
+# Hours the window is open, and the people at home by hour of the day.
+AIRING_HOURS = ((7.5, 7.75), (17.5, 17.75))
+PEOPLE_BY_HOUR = ((0.0, 7.0, 2.0), (7.0, 8.5, 2.0), (8.5, 17.0, 0.5), (17.0, 24.0, 2.0))
+# Cooking on gas: ppm of CO2 that come with each ug/m3 of cooking smoke
+# (both are combustion products and leave the room together).
+CO2_PPM_PER_SMOKE = 3.0
 
 
 class Environment:
@@ -288,6 +311,58 @@ class Environment:
         pm1_0 = max(0.0, 0.66 * baseline + 0.8 * cooking_ugm3 + flicker)
         pm10 = max(pm2_5, 1.55 * baseline + 1.15 * cooking_ugm3 + flicker)
         return min(pm1_0, pm2_5), pm2_5, pm10
+
+    def people(self, t: float) -> float:
+        """People in the room at ``t``: two at night and in the evening, fewer by day."""
+        hour = self.local_hour(t)
+        for start, end, count in PEOPLE_BY_HOUR:
+            if start <= hour < end:
+                return count * (0.8 + 0.4 * uniform(self.seed, "people", self._day(t)))
+        return 0.0
+
+    def aired(self, t: float) -> bool:
+        """True while the window is open."""
+        hour = self.local_hour(t)
+        return any(start <= hour < end for start, end in AIRING_HOURS)
+
+    def co2(self, t: float | None = None) -> float:
+        """Room CO2 at ``t`` (by default now), ppm: the one-box model stepped over CO2_HISTORY.
+
+        Not part of ``conditions()``: it integrates, and only a CO2 sensor asks.
+
+        Steps fall on a fixed lattice of the time, so the same instant gives
+        the same value whatever was asked before (the model keeps no state).
+        """
+        t = self.clock.now() if t is None else t
+        step = CO2_STEP
+        first = math.floor((t - CO2_HISTORY) / step) * step
+        excess = 0.0  # ppm above outdoors
+        at = first
+        while at < t:
+            dt = min(step, t - at)
+            hours = dt / HOUR
+            emission = self.people(at) * CO2_PPM_PER_PERSON_HOUR
+            changes = AIR_CHANGES_AIRED if self.aired(at) else AIR_CHANGES_CLOSED
+            # Exact for a constant emission over the step: relax towards
+            # emission / changes with the time constant 1 / changes.
+            steady = emission / changes
+            excess = steady + (excess - steady) * math.exp(-changes * hours)
+            at += dt
+        excess += CO2_PPM_PER_SMOKE * self.cooking_pm2_5(t)
+        noise = 8.0 * self._noise("co2", t, 10 * MINUTE)
+        return OUTDOOR_CO2_PPM + max(0.0, excess + noise)
+
+    def tvoc_ppb(self, t: float | None = None) -> float:
+        """Total VOCs, ppb (ethanol equivalent): a clean-room baseline, people and cooking.
+
+        About 100 ppb in an empty aired room; people add to it as they add
+        CO2 (their breath and skin), cooking fumes far more for a while.
+        """
+        t = self.clock.now() if t is None else t
+        people = max(0.0, self.co2(t) - OUTDOOR_CO2_PPM) * 0.25
+        cooking = 15.0 * self.cooking_pm2_5(t)
+        baseline = 100.0 * (1.0 + 0.2 * self._noise("tvoc", t, 30 * MINUTE))
+        return baseline + people + cooking
 
     def gas_resistances(
         self, t: float, humidity_percent: float, cooking_ugm3: float

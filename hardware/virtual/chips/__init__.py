@@ -12,6 +12,11 @@ factory or its import string (imported only when a chip is provided):
 - "hardware.virtual.chips.bme280:emulate"
 - "hardware.virtual.chips.bmp280:emulate"
 - "hardware.virtual.chips.ltr559:emulate"
+- "hardware.virtual.chips.scd4x:emulate" (an SCD41; ``scd4x:emulate_scd40`` an SCD40)
+- "hardware.virtual.chips.sgp40:emulate"
+
+Parts that are not on the board declare their faults when imported, which
+this package does for them.
 
 The MiCS-6814 is no I2C chip: the ADS1015 measures it.
 """
@@ -22,5 +27,16 @@ from hardware.virtual.chips.bme280 import BME280Chip
 from hardware.virtual.chips.bmp280 import BMP280Chip
 from hardware.virtual.chips.ltr559 import LTR559Chip
 from hardware.virtual.chips.mics6814 import MICS6814
+from hardware.virtual.chips.scd4x import SCD4xChip
+from hardware.virtual.chips.sgp40 import SGP40Chip
 
-__all__ = ["MICS6814", "ADS1015Chip", "AHT10Chip", "BME280Chip", "BMP280Chip", "LTR559Chip"]
+__all__ = [
+    "MICS6814",
+    "ADS1015Chip",
+    "AHT10Chip",
+    "BME280Chip",
+    "BMP280Chip",
+    "LTR559Chip",
+    "SCD4xChip",
+    "SGP40Chip",
+]
