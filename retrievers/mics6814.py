@@ -53,7 +53,8 @@ def _channel_field(channel: str) -> Field:
         1.0,
         1.0e8,
         "enviro_gas_resistance_ohms",
-        "MICS6814 sensing resistance by channel (oxidising, reducing, nh3); it falls as the gas rises.",
+        "Metal-oxide gas sensor resistance by channel (MICS6814: oxidising, reducing, nh3; BME680: voc); "
+        "it falls as the gas rises.",
         labels={"channel": channel},
         # A 12-bit ADC step is tens of ohms at these resistances.
         decimals=0,

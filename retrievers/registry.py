@@ -38,6 +38,7 @@ BUILTIN_MODULES = (
     "retrievers.bmp280",
     "retrievers.scd4x",
     "retrievers.sgp40",
+    "retrievers.bme680",
 )
 
 # Seconds between polls of a group that declares no interval of its own.

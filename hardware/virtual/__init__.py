@@ -146,6 +146,9 @@ class VirtualBoard(Board):
         self.bmp280: BMP280Chip = bmp280.emulate(self, bmp280.ADDRESS)
         for chip in (self.bme280, self.ltr559, self.ads1015, self.aht10, self.bmp280):
             self.bus.attach(chip)
+        # The breakouts fitted to the header by default, which another part
+        # listed at their address replaces (a BME680 at 0x77, say).
+        self._default_breakouts = {self.aht10.address, self.bmp280.address}
 
         self.pms5003 = VirtualPMS5003(
             self.environment,
@@ -189,7 +192,9 @@ class VirtualBoard(Board):
 
         ``emulation`` is a factory ``(board, address) -> chip`` or its
         import string ("hardware.virtual.chips.aht10:emulate"), imported
-        only when a chip is made. The board's own chips stay where they are.
+        only when a chip is made. The board's own chips stay where they are;
+        a default breakout (the AHT10 at 0x38, the BMP280 at 0x77) gives way
+        to another kind of part listed at its address.
         A bus other than 1 raises FileNotFoundError, as ``i2c_bus`` does; an
         address outside 0x08..0x77 ValueError.
         """
@@ -197,9 +202,14 @@ class VirtualBoard(Board):
         if not FIRST_DEVICE_ADDRESS <= address <= LAST_DEVICE_ADDRESS:
             raise ValueError(f"I2C address 0x{address:02x} is reserved (devices use 0x08..0x77)")
         with self._lock:
-            if address in i2c.addresses:
+            if address in i2c.addresses and address not in self._default_breakouts:
                 return
             chip: I2CChip = load_emulation(emulation)(self, address)
+            if address in i2c.addresses:
+                if i2c.chip(address).name == chip.name:
+                    return  # the default breakout is the part listed
+                i2c.detach(address)
+                self._default_breakouts.discard(address)
             if chip.address != address:
                 raise ValueError(
                     f"emulation {emulation!r} made a chip at 0x{chip.address:02x}, not 0x{address:02x}"

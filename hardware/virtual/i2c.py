@@ -109,6 +109,11 @@ class VirtualI2CBus:
                 raise ValueError(f"address 0x{chip.address:02x} is taken on bus {self.number}")
             self._chips[chip.address] = chip
 
+    def detach(self, address: int) -> I2CChip:
+        """Take the chip at ``address`` off the bus (KeyError when there is none)."""
+        with self._lock:
+            return self._chips.pop(address)
+
     def chip(self, address: int) -> I2CChip:
         """The chip at ``address`` (KeyError when there is none)."""
         return self._chips[address]

@@ -14,6 +14,7 @@ factory or its import string (imported only when a chip is provided):
 - "hardware.virtual.chips.ltr559:emulate"
 - "hardware.virtual.chips.scd4x:emulate" (an SCD41; ``scd4x:emulate_scd40`` an SCD40)
 - "hardware.virtual.chips.sgp40:emulate"
+- "hardware.virtual.chips.bme680:emulate"
 
 Parts that are not on the board declare their faults when imported, which
 this package does for them.
@@ -24,6 +25,7 @@ The MiCS-6814 is no I2C chip: the ADS1015 measures it.
 from hardware.virtual.chips.ads1015 import ADS1015Chip
 from hardware.virtual.chips.aht10 import AHT10Chip
 from hardware.virtual.chips.bme280 import BME280Chip
+from hardware.virtual.chips.bme680 import BME680Chip
 from hardware.virtual.chips.bmp280 import BMP280Chip
 from hardware.virtual.chips.ltr559 import LTR559Chip
 from hardware.virtual.chips.mics6814 import MICS6814
@@ -35,6 +37,7 @@ __all__ = [
     "ADS1015Chip",
     "AHT10Chip",
     "BME280Chip",
+    "BME680Chip",
     "BMP280Chip",
     "LTR559Chip",
     "SCD4xChip",
