@@ -12,6 +12,7 @@ import dataclasses
 import ipaddress
 import os
 import types
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -106,6 +107,46 @@ def _device_faults(text: str) -> Mapping[str, str]:
 
 def _text(text: str) -> str:
     return text.strip()
+
+
+def _broker_url(text: str) -> str | None:
+    """``mqtt://[user:pass@]host[:port]`` or ``mqtts://...``; empty for none."""
+    value = text.strip()
+    if not value:
+        return None
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise ValueError(f"expected mqtt://host[:port] or mqtts://host[:port], got scheme {parts.scheme!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number or out of range
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ValueError("names no host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("expected no path or query after the host and port")
+    return value
+
+
+def _topic_prefix(text: str) -> str:
+    value = text.strip().strip("/")
+    if not value or any(c in value for c in "#+") or any(c.isspace() for c in value):
+        raise ValueError(f"expected a topic such as enviro (no spaces, # or +), got {text!r}")
+    return value
+
+
+def _optional_directory(text: str) -> str | None:
+    value = text.strip()
+    if value and os.path.exists(value) and not os.path.isdir(value):
+        raise ValueError(f"is not a directory: {value}")
+    return value or None
+
+
+def _optional_file(text: str) -> str | None:
+    value = text.strip()
+    if value and not os.path.isfile(value):
+        raise ValueError(f"no such file: {value}")
+    return value or None
 
 
 def _optional_secret(text: str) -> str | None:
@@ -220,6 +261,22 @@ SETTINGS: tuple[Setting, ...] = (
         _choice("on", "off"),
         "`off` leaves the LCD alone (no start-up screen, POST /api/lcd answers 503)",
     ),
+    Setting(
+        "mqtt_url",
+        "",
+        _broker_url,
+        "MQTT broker to publish to with Home Assistant discovery, `mqtt://[user:pass@]host[:1883]` "
+        "or `mqtts://...`; empty for none",
+    ),
+    Setting("mqtt_prefix", "enviro", _topic_prefix, "first level of the MQTT state and availability topics"),
+    Setting("mqtt_ca", "", _optional_file, "CA certificate file for `mqtts://` (default: the system's CAs)"),
+    Setting(
+        "export_dir",
+        "",
+        _optional_directory,
+        "directory for the latest reading of each sensor as `<sensor>.json` and `enviro.prom` "
+        "for node_exporter's textfile collector (best on tmpfs, e.g. /run/enviro-sensor); empty for none",
+    ),
 )
 
 INTERVAL_LIMITS = (0.1, 3600.0)
@@ -270,6 +327,10 @@ class Settings:
     gas_warmup: float
     temperature_factor: float
     lcd: str
+    mqtt_url: str | None
+    mqtt_prefix: str
+    mqtt_ca: str | None
+    export_dir: str | None
     #: Seconds between polls, by group name (``ENVIRO_<GROUP>_INTERVAL``).
     intervals: Mapping[str, float]
 
