@@ -12,6 +12,7 @@ import dataclasses
 import ipaddress
 import os
 import types
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -112,6 +113,67 @@ def _text(text: str) -> str:
 def _optional_name(text: str) -> str | None:
     """A sensor's name, or None when empty (checked against the sensors later)."""
     return text.strip().lower() or None
+
+
+def _broker_url(text: str) -> str | None:
+    """``mqtt://[user:pass@]host[:port]`` or ``mqtts://...``; empty for none."""
+    value = text.strip()
+    if not value:
+        return None
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise ValueError(f"expected mqtt://host[:port] or mqtts://host[:port], got scheme {parts.scheme!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number or out of range
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ValueError("names no host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("expected no path or query after the host and port")
+    return value
+
+
+def _topic_prefix(text: str) -> str:
+    value = text.strip().strip("/")
+    if not value or any(c in value for c in "#+") or any(c.isspace() for c in value):
+        raise ValueError(f"expected a topic such as enviro (no spaces, # or +), got {text!r}")
+    return value
+
+
+def _http_url(text: str) -> str | None:
+    value = text.strip()
+    if not value:
+        return None
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected the server's base URL, e.g. http://host:8086, got {text!r}")
+    return value
+
+
+def _sensor_id(text: str) -> str | None:
+    value = text.strip()
+    if value and (any(c.isspace() for c in value) or len(value) > 64):
+        raise ValueError(f"expected an id such as raspi-00000000abcdef12, got {text!r}")
+    return value or None
+
+
+def _optional_text(text: str) -> str | None:
+    return text.strip() or None
+
+
+def _optional_directory(text: str) -> str | None:
+    value = text.strip()
+    if value and os.path.exists(value) and not os.path.isdir(value):
+        raise ValueError(f"is not a directory: {value}")
+    return value or None
+
+
+def _optional_file(text: str) -> str | None:
+    value = text.strip()
+    if value and not os.path.isfile(value):
+        raise ValueError(f"no such file: {value}")
+    return value or None
 
 
 def _optional_secret(text: str) -> str | None:
@@ -240,6 +302,52 @@ SETTINGS: tuple[Setting, ...] = (
         _choice("on", "off"),
         "`off` leaves the LCD alone (no start-up screen, POST /api/lcd answers 503)",
     ),
+    Setting(
+        "mqtt_url",
+        "",
+        _broker_url,
+        "MQTT broker to publish to with Home Assistant discovery, `mqtt://[user:pass@]host[:1883]` "
+        "or `mqtts://...`; empty for none",
+    ),
+    Setting("mqtt_prefix", "enviro", _topic_prefix, "first level of the MQTT state and availability topics"),
+    Setting("mqtt_ca", "", _optional_file, "CA certificate file for `mqtts://` (default: the system's CAs)"),
+    Setting(
+        "export_dir",
+        "",
+        _optional_directory,
+        "directory for the latest reading of each sensor as `<sensor>.json` and `enviro.prom` "
+        "for node_exporter's textfile collector (best on tmpfs, e.g. /run/enviro-sensor); empty for none",
+    ),
+    Setting(
+        "influx_url",
+        "",
+        _http_url,
+        "InfluxDB (or compatible) server's base URL, e.g. `http://influx:8086`, to write every reading to; "
+        "empty for none",
+    ),
+    Setting("influx_db", "", _optional_text, "database to write to through the v1 API (`/write?db=`)"),
+    Setting("influx_org", "", _optional_text, "organisation, for the v2 API (`/api/v2/write`)"),
+    Setting("influx_bucket", "", _optional_text, "bucket, for the v2 API"),
+    Setting("influx_token", "", _optional_text, "API token, for the v2 API"),
+    Setting(
+        "data_dir",
+        "",
+        _optional_directory,
+        "directory for data kept across restarts (the InfluxDB outage buffer); empty keeps it in memory",
+    ),
+    Setting(
+        "sensor_community_id",
+        "",
+        _sensor_id,
+        "sensor id registered at sensor.community (`raspi-` and the Pi's serial number) to post "
+        "particulates and weather to every 145 s; empty for none",
+    ),
+    Setting(
+        "sensor_community_url",
+        "https://api.sensor.community/v1/push-sensor-data/",
+        _http_url,
+        "sensor.community's push API",
+    ),
 )
 
 INTERVAL_LIMITS = (0.1, 3600.0)
@@ -307,6 +415,18 @@ class Settings:
     #: The sensor whose readings stand for the room (``ENVIRO_ROOM_REFERENCE``).
     room_reference: str | None
     lcd: str
+    mqtt_url: str | None
+    mqtt_prefix: str
+    mqtt_ca: str | None
+    export_dir: str | None
+    influx_url: str | None
+    influx_db: str | None
+    influx_org: str | None
+    influx_bucket: str | None
+    influx_token: str | None
+    data_dir: str | None
+    sensor_community_id: str | None
+    sensor_community_url: str
     #: Seconds between polls, by group name (``ENVIRO_<GROUP>_INTERVAL``).
     intervals: Mapping[str, float]
 
@@ -338,6 +458,14 @@ def load_settings(
         except ValueError as err:
             raise SettingsError(f"{setting.env}: {err}") from None
     _check_sensor_names(values)
+    if (
+        values["influx_url"]
+        and not values["influx_db"]
+        and not (values["influx_org"] and values["influx_bucket"])
+    ):
+        raise SettingsError(
+            "ENVIRO_INFLUX_URL: needs ENVIRO_INFLUX_DB (v1 API) or ENVIRO_INFLUX_ORG and ENVIRO_INFLUX_BUCKET (v2)"
+        )
     intervals = {s.field.removesuffix("_interval"): values.pop(s.field) for s in interval_settings()}
     intervals.update(overrides.get("intervals", {}))
     return Settings(**values, intervals=types.MappingProxyType(intervals))

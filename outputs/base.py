@@ -36,6 +36,14 @@ class OutputContext:
         return {group.name: group.interval for group in self.groups if group.enabled}
 
 
+class Unavailable(ConnectionError):
+    """The output cannot deliver now (its server is away) and has logged why itself.
+
+    The hub counts the record as dropped and keeps the message as the last
+    error, without a log line of its own: one outage, one line.
+    """
+
+
 class Output(abc.ABC):
     """Receives every accepted reading and every status change, in order, on its own thread.
 

@@ -22,7 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector as PrometheusCollector
 
 from clocks import Clock
-from outputs.base import Output
+from outputs.base import Output, Unavailable
 from records import Event, Reading
 from retrievers.config import Sensor
 
@@ -124,7 +124,7 @@ class OutputRunner:
             first = not self._failing
             self._failing = True
             self._last_error = message
-        if first:  # once per run of failures, not once per record
+        if first and not isinstance(err, Unavailable):  # once per run of failures, not per record
             log.warning("output %s failed: %s", self.output.name, message)
 
     def drain(self, timeout: float) -> bool:

@@ -33,33 +33,37 @@ class PrometheusGauges(LatestReadings):
         registry.register(_Gauges(self))
 
     def families(self) -> Iterator[Metric]:
-        fields_by_metric: dict[str, list[tuple[Sensor, Field]]] = collections.defaultdict(list)
-        for sensor in self.store.sensors().values():
-            for field in sensor.fields:
-                fields_by_metric[field.metric].append((sensor, field))
-        views = {view.name: view for view in self.store.views()}
-        for metric, entries in fields_by_metric.items():
-            first = entries[0][1]
-            family = GaugeMetricFamily(
-                metric,
-                first.help + self._sampling_note({sensor.group for sensor, _ in entries}),
-                labels=["sensor", *first.labels],
-            )
-            for sensor, field in entries:
-                view = views[sensor.name]
-                if view.values is None or view.stale or view.status == "warming-up":
-                    continue
-                value = view.values.get(field.key)
-                if value is not None:
-                    family.add_metric([sensor.name, *field.labels.values()], value * field.scale)
-            if family.samples:
-                yield family
+        return measurement_families(self.store, self._intervals)
 
-    def _sampling_note(self, groups: set[str]) -> str:
-        intervals = ", ".join(
-            f"{name} every {self._intervals[name]:g} s" for name in self._intervals if name in groups
+
+def measurement_families(store: LatestStore, intervals: Mapping[str, float]) -> Iterator[Metric]:
+    """One gauge family per quantity, from the current (not stale, not warming-up) readings."""
+    fields_by_metric: dict[str, list[tuple[Sensor, Field]]] = collections.defaultdict(list)
+    for sensor in store.sensors().values():
+        for field in sensor.fields:
+            fields_by_metric[field.metric].append((sensor, field))
+    views = {view.name: view for view in store.views()}
+    for metric, entries in fields_by_metric.items():
+        first = entries[0][1]
+        family = GaugeMetricFamily(
+            metric,
+            first.help + _sampling_note(intervals, {sensor.group for sensor, _ in entries}),
+            labels=["sensor", *first.labels],
         )
-        return f" Sampled in the background ({intervals}) and served from cache; absent when stale."
+        for sensor, field in entries:
+            view = views[sensor.name]
+            if view.values is None or view.stale or view.status == "warming-up":
+                continue
+            value = view.values.get(field.key)
+            if value is not None:
+                family.add_metric([sensor.name, *field.labels.values()], value * field.scale)
+        if family.samples:
+            yield family
+
+
+def _sampling_note(intervals: Mapping[str, float], groups: set[str]) -> str:
+    every = ", ".join(f"{name} every {intervals[name]:g} s" for name in intervals if name in groups)
+    return f" Sampled in the background ({every}) and served from cache; absent when stale."
 
 
 class _Gauges(PrometheusCollector):

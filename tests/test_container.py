@@ -173,7 +173,8 @@ def _wait_until_serving(base: str, name: str, deadline_seconds: float = 60) -> N
         try:
             requests.get(base + "/healthz", timeout=1)
             return
-        except requests.ConnectionError:
+        # Not listening yet, or still starting on a busy machine (as tests/servers.py).
+        except (requests.ConnectionError, requests.Timeout):
             running = podman("inspect", "--format", "{{.State.Running}}", name, check=False).stdout.strip()
             if running != "true":
                 break

@@ -35,12 +35,49 @@ def test_values_are_parsed_from_the_environment():
         ("ENVIRO_BOARD", "pi", "ENVIRO_BOARD: expected one of auto, real, virtual, got 'pi'"),
         ("ENVIRO_WEATHER_INTERVAL", "nan", "ENVIRO_WEATHER_INTERVAL: expected 0.1 to 3600 seconds, got nan"),
         ("ENVIRO_HOST", "", "ENVIRO_HOST: expected an IP address or host name, got ''"),
+        (
+            "ENVIRO_MQTT_URL",
+            "http://broker:1883",
+            "ENVIRO_MQTT_URL: expected mqtt://host[:port] or mqtts://host[:port], got scheme 'http'",
+        ),
+        (
+            "ENVIRO_MQTT_URL",
+            "mqtt://broker:http",
+            "ENVIRO_MQTT_URL: has a port that is not a number from 1 to 65535",
+        ),
+        ("ENVIRO_MQTT_URL", "mqtt://user:pass@", "ENVIRO_MQTT_URL: names no host"),
+        (
+            "ENVIRO_MQTT_PREFIX",
+            "home/#",
+            "ENVIRO_MQTT_PREFIX: expected a topic such as enviro (no spaces, # or +), got 'home/#'",
+        ),
+        ("ENVIRO_MQTT_CA", "/nonexistent/ca.crt", "ENVIRO_MQTT_CA: no such file: /nonexistent/ca.crt"),
+        ("ENVIRO_EXPORT_DIR", "/etc/hostname", "ENVIRO_EXPORT_DIR: is not a directory: /etc/hostname"),
+        (
+            "ENVIRO_INFLUX_URL",
+            "influx:8086",
+            "ENVIRO_INFLUX_URL: expected the server's base URL, e.g. http://host:8086, got 'influx:8086'",
+        ),
+        (
+            "ENVIRO_INFLUX_URL",
+            "http://influx:8086",
+            "ENVIRO_INFLUX_URL: needs ENVIRO_INFLUX_DB (v1 API) or ENVIRO_INFLUX_ORG and ENVIRO_INFLUX_BUCKET (v2)",
+        ),
     ],
 )
 def test_bad_value_names_the_variable(variable, value, message):
     with pytest.raises(SettingsError) as caught:
         load_settings({variable: value})
     assert str(caught.value) == message
+
+
+def test_outputs_are_off_until_their_setting_is_given():
+    settings = load_settings({})
+    assert (settings.mqtt_url, settings.export_dir) == (None, None)
+    settings = load_settings(
+        {"ENVIRO_MQTT_URL": " mqtts://u:p@broker:8883 ", "ENVIRO_MQTT_PREFIX": "/home/pi/"}
+    )
+    assert (settings.mqtt_url, settings.mqtt_prefix) == ("mqtts://u:p@broker:8883", "home/pi")
 
 
 def test_every_setting_is_documented_in_the_readme_with_its_default():

@@ -1,0 +1,314 @@
+"""MQTT with Home Assistant discovery, against a real mosquitto on loopback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from outputs.mqtt import node_id
+from records import Reading
+from tests.mosquitto import Subscriber, needs_mosquitto, running_broker, wait_for
+from tests.sensor_support import PolledApp
+from tests.servers import gunicorn_server
+from tests.test_outputs import RecordingOutput
+from version import VERSION
+
+pytestmark = needs_mosquitto
+
+# The units Home Assistant accepts for each sensor device class we use
+# (developers.home-assistant.io, "Sensor entity", "Available device classes").
+# A device class outside this table, or a unit HA does not list for it, makes
+# HA refuse or mislabel the entity.
+HA_UNITS = {
+    "temperature": {"°C", "°F", "K"},
+    "humidity": {"%"},
+    "atmospheric_pressure": {"cbar", "bar", "hPa", "mmHg", "inHg", "kPa", "mbar", "Pa", "psi"},
+    "illuminance": {"lx"},
+    "pm1": {"µg/m³"},
+    "pm25": {"µg/m³"},
+    "pm10": {"µg/m³"},
+}
+HA_STATE_CLASSES = {"measurement", "total", "total_increasing"}
+NODE = node_id()
+
+
+def mqtt_app(url: str, **environ: str) -> PolledApp:
+    return PolledApp(environ={"ENVIRO_MQTT_URL": url, **environ})
+
+
+def output_state(polled: PolledApp) -> dict:
+    return polled.client.get("/api/outputs").get_json()["result"]["outputs"]["mqtt"]
+
+
+def wait_connected(polled: PolledApp, seconds: float = 15) -> None:
+    wait_for(lambda: output_state(polled)["connected"], seconds, "the MQTT output connecting")
+
+
+def configs(heard: dict[str, str]) -> dict[str, dict]:
+    return {
+        topic: json.loads(payload)
+        for topic, payload in heard.items()
+        if topic.startswith(f"homeassistant/sensor/{NODE}/") and payload
+    }
+
+
+def expected_topics(polled: PolledApp) -> set[str]:
+    return {
+        f"homeassistant/sensor/{NODE}/{sensor.name}_{field.key}/config"
+        for sensor in polled.service.latest.sensors().values()
+        for field in sensor.fields
+    }
+
+
+def test_every_field_is_announced_with_what_home_assistant_accepts(tmp_path):
+    with running_broker(tmp_path) as broker:
+        heard = Subscriber(broker, "homeassistant/#", "enviro/#")
+        polled = mqtt_app(f"mqtt://127.0.0.1:{broker.port}")
+        try:
+            wait_connected(polled)
+            wanted = expected_topics(polled)
+            assert len(wanted) == 5 + 2 + 3 + 12 + 2 + 2  # bme280, ltr559, mics6814, pms5003, aht10, bmp280
+            wait_for(lambda: wanted <= set(configs(heard.snapshot())), what="every discovery config")
+            found = configs(heard.snapshot())
+            assert set(found) == wanted
+            sensors = polled.service.latest.sensors()
+            for topic, config in found.items():
+                sensor_name = config["state_topic"].split("/")[-2]
+                field = next(f for f in sensors[sensor_name].fields if topic.endswith(f"_{f.key}/config"))
+                if "device_class" in config:
+                    assert config["device_class"] in HA_UNITS, topic
+                    assert config["unit_of_measurement"] in HA_UNITS[config["device_class"]], topic
+                assert config["device_class"] == field.device_class if field.device_class else True
+                assert config.get("unit_of_measurement") == field.unit
+                assert config["state_class"] in HA_STATE_CLASSES
+                # Fresh for 3 polls of 1 s plus the 2 s read timeout.
+                assert config["expire_after"] == 5
+                assert config["value_template"] == f"{{{{ value_json.{field.key} }}}}"
+                assert config["unique_id"] == f"{NODE}_{sensor_name}_{field.key}"
+                assert config["device"] == {
+                    "identifiers": [f"enviro-sensor_{NODE}"],
+                    "name": f"Enviro+ {NODE}",
+                    "manufacturer": "Pimoroni",
+                    "model": "Enviro+",
+                    "sw_version": VERSION,
+                }
+                assert {"topic": f"enviro/{NODE}/availability"} in config["availability"]
+            # Retained: a Home Assistant that starts later still finds them.
+            late = Subscriber(broker, "homeassistant/#", f"enviro/{NODE}/availability")
+            wait_for(lambda: wanted <= set(configs(late.snapshot())), what="retained configs")
+            assert late.snapshot()[f"enviro/{NODE}/availability"] == "online"
+            late.close()
+
+            polled.poll()
+            recorder_readings = {s: polled.service.latest.view(s).values for s in sensors}
+            for name, values in recorder_readings.items():
+                topic = f"enviro/{NODE}/{name}/state"
+                wait_for(lambda t=topic: t in heard.snapshot(), what=f"state of {name}")
+                assert json.loads(heard.snapshot()[topic]) == dict(values)
+                wait_for(
+                    lambda n=name: heard.snapshot().get(f"enviro/{NODE}/{n}/availability") == "online",
+                    what=f"{name} available",
+                )
+            state = output_state(polled)
+            assert state["up"] and state["connected"]
+            assert state["dropped"]["error"] == 0
+        finally:
+            polled.close()
+            heard.close()
+
+
+def test_a_sensor_whose_reading_goes_stale_is_made_unavailable(tmp_path):
+    with running_broker(tmp_path) as broker:
+        heard = Subscriber(broker, "enviro/#")
+        polled = PolledApp(environ={"ENVIRO_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}"})
+        try:
+            wait_connected(polled)
+            polled.poll("i2c")
+            topic = f"enviro/{NODE}/aht10/availability"
+            wait_for(lambda: heard.snapshot().get(topic) == "online", what="aht10 online")
+            polled.board.faults.set("aht10", "ioerror")
+            polled.clock.advance(1)
+            polled.poll("i2c")
+            # A failed read while the last reading is still fresh changes nothing...
+            assert heard.payloads(topic) == ["online"]
+            # ...a reading older than its freshness (5 s here) does.
+            polled.clock.advance(5)
+            polled.poll("i2c")
+            wait_for(lambda: heard.snapshot().get(topic) == "offline", what="aht10 offline")
+            assert heard.snapshot()[f"enviro/{NODE}/bmp280/availability"] == "online"
+        finally:
+            polled.close()
+            heard.close()
+
+
+def test_a_restarted_broker_is_given_everything_again(tmp_path):
+    with running_broker(tmp_path) as broker:
+        polled = mqtt_app(f"mqtt://127.0.0.1:{broker.port}")
+        try:
+            wait_connected(polled)
+            polled.poll()
+            broker.stop()
+            wait_for(lambda: not output_state(polled)["connected"], what="the output noticing")
+            polled.clock.advance(1)
+            polled.poll("weather")  # while the broker is away: counted, never waited for
+            state = output_state(polled)
+            assert not state["up"]
+            assert state["dropped"]["error"] >= 2
+            # Same port, no persistence: it knows nothing of us.
+            broker.start()
+            heard = Subscriber(broker, "homeassistant/#", "enviro/#")
+            try:
+                wait_connected(polled, 30)  # paho's back-off: 1 s, then 2 s, 4 s...
+                wanted = expected_topics(polled)
+                wait_for(lambda: wanted <= set(configs(heard.snapshot())), what="configs announced again")
+                got = heard.snapshot()
+                assert got[f"enviro/{NODE}/availability"] == "online"
+                for name in polled.service.latest.sensors():
+                    # The last states and each sensor's availability, told again.
+                    wait_for(lambda n=name: f"enviro/{NODE}/{n}/state" in heard.snapshot(), what=name)
+                    assert heard.snapshot()[f"enviro/{NODE}/{name}/availability"] == "online"
+                bme280 = json.loads(heard.snapshot()[f"enviro/{NODE}/bme280/state"])
+                assert bme280 == dict(polled.service.latest.view("bme280").values)
+                polled.clock.advance(1)
+                polled.poll("weather")
+                wait_for(lambda: output_state(polled)["up"], what="up again")
+            finally:
+                heard.close()
+        finally:
+            polled.close()
+
+
+def test_user_and_password_work_and_a_wrong_one_is_one_clear_line(tmp_path, caplog):
+    with running_broker(tmp_path, users={"enviro": "s3cret:@/x"}) as broker:
+        heard = Subscriber(broker, "enviro/#", username="enviro", password="s3cret:@/x")
+        # Reserved characters percent-encoded in the URL, as URLs want them.
+        good = mqtt_app(f"mqtt://enviro:s3cret%3A%40%2Fx@127.0.0.1:{broker.port}")
+        try:
+            wait_connected(good)
+            wait_for(lambda: heard.snapshot().get(f"enviro/{NODE}/availability") == "online", what="online")
+        finally:
+            good.close()
+        caplog.set_level(logging.INFO, logger="outputs.mqtt")
+        caplog.clear()
+        bad = mqtt_app(f"mqtt://enviro:wrong@127.0.0.1:{broker.port}")
+        try:
+            # Let paho try at least three times (1 s, 2 s back-off).
+            wait_for(lambda: broker.log_text().count("not authorised") >= 3, 20, "three refused attempts")
+            bad.poll("weather")  # records that cannot go: counted, not logged again
+            lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+            assert lines == [
+                f"MQTT broker mqtt://127.0.0.1:{broker.port} refused the connection: "
+                "Not authorized (check the user and password in ENVIRO_MQTT_URL)"
+            ]
+            assert "wrong" not in lines[0]
+            state = output_state(bad)
+            assert state["up"] is False and state["connected"] is False
+            metrics = bad.client.get("/metrics").get_data(as_text=True)
+            assert 'enviro_output_up{output="mqtt"} 0.0' in metrics
+            # Two readings and two status changes.
+            assert output_state(bad)["dropped"]["error"] == 4
+            assert "Not authorized" in output_state(bad)["last_error"]
+        finally:
+            bad.close()
+            heard.close()
+
+
+def test_tls_with_the_given_ca(tmp_path):
+    with running_broker(tmp_path, tls=True) as broker:
+        heard = Subscriber(broker, "enviro/#")
+        polled = mqtt_app(f"mqtts://127.0.0.1:{broker.port}", ENVIRO_MQTT_CA=str(broker.ca_file))
+        try:
+            wait_connected(polled)
+            polled.poll("weather")
+            wait_for(lambda: f"enviro/{NODE}/bme280/state" in heard.snapshot(), what="a state over TLS")
+        finally:
+            polled.close()
+            heard.close()
+        # Without our CA the broker's certificate is not trusted: never connected.
+        untrusting = mqtt_app(f"mqtts://127.0.0.1:{broker.port}")
+        try:
+            wait_for(lambda: "unknown ca" in broker.log_text(), 10, "the handshake refused")
+            state = output_state(untrusting)
+            assert not state["connected"] and not state["up"]
+        finally:
+            untrusting.close()
+
+
+def test_a_black_holed_broker_slows_nothing_else():
+    # Accepts the connection, never answers: paho waits for a CONNACK that never comes.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    recorder = RecordingOutput()
+    polled = PolledApp(
+        environ={"ENVIRO_MQTT_URL": f"mqtt://127.0.0.1:{server.getsockname()[1]}"}, outputs=[recorder]
+    )
+    try:
+        wait_for(lambda: held, what="a connection to the black hole")
+        for _ in range(20):
+            polled.clock.advance(0.5)
+            polled.poll("weather", "i2c")  # settle(): every output, mqtt included, kept up
+            assert polled.client.get("/api/sensors/weather").status_code == 200
+        readings = [r for r in recorder.records if isinstance(r, Reading)]
+        assert len(readings) == 20 * 4
+        states = polled.client.get("/api/outputs").get_json()["result"]["outputs"]
+        assert states["recorder"]["sent"] == len(recorder.records)
+        assert states["http"]["sent"] == states["recorder"]["sent"]
+        assert states["mqtt"]["up"] is False and states["mqtt"]["queued"] == 0
+        assert states["mqtt"]["dropped"]["error"] == len(recorder.records)
+    finally:
+        polled.close()
+        stop.set()
+        acceptor.join(5)
+        for sock in held:
+            sock.close()
+        server.close()
+
+
+def _worker_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+@pytest.mark.e2e
+def test_offline_after_the_service_is_killed(tmp_path):
+    with running_broker(tmp_path) as broker:
+        heard = Subscriber(broker, "homeassistant/#", "enviro/#")
+        env = {
+            "ENVIRO_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}",
+            "ENVIRO_LCD": "off",
+            "ENVIRO_WEATHER_INTERVAL": "0.5",
+        }
+        try:
+            with gunicorn_server(env) as (_, process):
+                availability = f"enviro/{NODE}/availability"
+                wait_for(lambda: heard.snapshot().get(availability) == "online", 30, "online")
+                wait_for(lambda: f"enviro/{NODE}/bme280/state" in heard.snapshot(), 30, "a state")
+                # SIGKILL: no clean disconnect, so only the broker's last will can say offline.
+                for pid in [*_worker_pids(process.pid), process.pid]:
+                    os.kill(pid, signal.SIGKILL)
+                process.wait(10)
+                wait_for(lambda: heard.snapshot().get(availability) == "offline", 30, "offline")
+                assert "offline" in heard.payloads(availability)
+        finally:
+            heard.close()
