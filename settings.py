@@ -135,6 +135,20 @@ def _topic_prefix(text: str) -> str:
     return value
 
 
+def _http_url(text: str) -> str | None:
+    value = text.strip()
+    if not value:
+        return None
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected the server's base URL, e.g. http://host:8086, got {text!r}")
+    return value
+
+
+def _optional_text(text: str) -> str | None:
+    return text.strip() or None
+
+
 def _optional_directory(text: str) -> str | None:
     value = text.strip()
     if value and os.path.exists(value) and not os.path.isdir(value):
@@ -277,6 +291,23 @@ SETTINGS: tuple[Setting, ...] = (
         "directory for the latest reading of each sensor as `<sensor>.json` and `enviro.prom` "
         "for node_exporter's textfile collector (best on tmpfs, e.g. /run/enviro-sensor); empty for none",
     ),
+    Setting(
+        "influx_url",
+        "",
+        _http_url,
+        "InfluxDB (or compatible) server's base URL, e.g. `http://influx:8086`, to write every reading to; "
+        "empty for none",
+    ),
+    Setting("influx_db", "", _optional_text, "database to write to through the v1 API (`/write?db=`)"),
+    Setting("influx_org", "", _optional_text, "organisation, for the v2 API (`/api/v2/write`)"),
+    Setting("influx_bucket", "", _optional_text, "bucket, for the v2 API"),
+    Setting("influx_token", "", _optional_text, "API token, for the v2 API"),
+    Setting(
+        "data_dir",
+        "",
+        _optional_directory,
+        "directory for data kept across restarts (the InfluxDB outage buffer); empty keeps it in memory",
+    ),
 )
 
 INTERVAL_LIMITS = (0.1, 3600.0)
@@ -331,6 +362,12 @@ class Settings:
     mqtt_prefix: str
     mqtt_ca: str | None
     export_dir: str | None
+    influx_url: str | None
+    influx_db: str | None
+    influx_org: str | None
+    influx_bucket: str | None
+    influx_token: str | None
+    data_dir: str | None
     #: Seconds between polls, by group name (``ENVIRO_<GROUP>_INTERVAL``).
     intervals: Mapping[str, float]
 
@@ -361,6 +398,14 @@ def load_settings(
             values[setting.field] = setting.parse(raw)
         except ValueError as err:
             raise SettingsError(f"{setting.env}: {err}") from None
+    if (
+        values["influx_url"]
+        and not values["influx_db"]
+        and not (values["influx_org"] and values["influx_bucket"])
+    ):
+        raise SettingsError(
+            "ENVIRO_INFLUX_URL: needs ENVIRO_INFLUX_DB (v1 API) or ENVIRO_INFLUX_ORG and ENVIRO_INFLUX_BUCKET (v2)"
+        )
     intervals = {s.field.removesuffix("_interval"): values.pop(s.field) for s in interval_settings()}
     intervals.update(overrides.get("intervals", {}))
     return Settings(**values, intervals=types.MappingProxyType(intervals))

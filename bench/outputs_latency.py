@@ -8,9 +8,12 @@ mosquitto on a loopback port:
 - ``/api/sensors/weather``: the answer time through Flask's test client,
   with no MQTT output, with the live broker, and with a broker that accepts
   the connection and never answers;
-- the HTTP output's records sent, in each case (the same, or it lost some).
+- the HTTP output's records sent, in each case (the same, or it lost some);
+- ``poll -> InfluxDB``: from the start of a weather poll to the BME280's
+  point answering an InfluxQL query on a real influxd (1.x), the clock
+  moved by the batch interval before each poll so that every poll sends.
 
-Asserts nothing: it prints a table. Needs mosquitto (Debian package).
+Asserts nothing: it prints a table. Needs mosquitto and influxdb (Debian packages).
 Run: ``.venv/bin/python bench/outputs_latency.py [--polls 200]``.
 """
 
@@ -25,10 +28,14 @@ import threading
 import time
 from pathlib import Path
 
+import requests
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from outputs.influx import FLUSH_SECONDS  # noqa: E402
 from outputs.mqtt import node_id  # noqa: E402
+from tests.influx_servers import influx_query, influxd  # noqa: E402
 from tests.mosquitto import Subscriber, running_broker, wait_for  # noqa: E402
 from tests.sensor_support import PolledApp  # noqa: E402
 
@@ -120,6 +127,36 @@ def main() -> None:
         for sock in held:
             sock.close()
         hole.close()
+
+    with tempfile.TemporaryDirectory() as folder:
+        server = influxd(Path(folder))
+        server.start()
+        try:
+            requests.post(server.url + "/query", data={"q": "CREATE DATABASE enviro"}, timeout=10)
+            database = PolledApp(environ={"ENVIRO_INFLUX_URL": server.url, "ENVIRO_INFLUX_DB": "enviro"})
+            to_point = []
+            query = "SELECT count(pressure_hectopascals) FROM enviro WHERE sensor='bme280'"
+
+            def stored() -> int:
+                rows = influx_query(server, "enviro", query)
+                return int(rows[0]["count"]) if rows else 0
+
+            try:
+                # The first reading opens a batch; from then on each poll's first one sends it.
+                database.collector.poll("weather")
+                database.settle()  # the output takes the time of its batch from the clock
+                for done in range(polls):
+                    database.clock.advance(FLUSH_SECONDS)
+                    started = time.perf_counter()
+                    database.collector.poll("weather")
+                    wait_for(lambda d=done: stored() > d, 10, "the point", step=0.0005)
+                    to_point.append(time.perf_counter() - started)
+                    database.settle()
+            finally:
+                database.close()
+            rows.append(("poll -> InfluxDB point queryable", percentiles(to_point), "-", "-"))
+        finally:
+            server.stop()
 
     print(f"{polls} weather polls each; a poll alone: {percentiles(POLL_TIMES)}")
     print("| broker | poll -> MQTT state message | GET /api/sensors/weather | HTTP output records sent |")

@@ -10,7 +10,7 @@ import importlib
 
 from outputs.base import Output, OutputContext
 
-BUILTIN_OUTPUTS = ("outputs.latest", "outputs.prometheus", "outputs.mqtt", "outputs.files")
+BUILTIN_OUTPUTS = ("outputs.latest", "outputs.prometheus", "outputs.mqtt", "outputs.files", "outputs.influx")
 
 
 def build_outputs(context: OutputContext) -> list[Output]:

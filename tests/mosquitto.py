@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -89,8 +90,6 @@ class Broker:
             raise RuntimeError(
                 f"mosquitto exited: {self.process.stderr.read() if self.process.stderr else ''}"
             )
-        import socket
-
         with socket.socket() as sock:
             sock.settimeout(0.5)
             return sock.connect_ex(("127.0.0.1", self.port)) == 0

@@ -53,6 +53,16 @@ def test_values_are_parsed_from_the_environment():
         ),
         ("ENVIRO_MQTT_CA", "/nonexistent/ca.crt", "ENVIRO_MQTT_CA: no such file: /nonexistent/ca.crt"),
         ("ENVIRO_EXPORT_DIR", "/etc/hostname", "ENVIRO_EXPORT_DIR: is not a directory: /etc/hostname"),
+        (
+            "ENVIRO_INFLUX_URL",
+            "influx:8086",
+            "ENVIRO_INFLUX_URL: expected the server's base URL, e.g. http://host:8086, got 'influx:8086'",
+        ),
+        (
+            "ENVIRO_INFLUX_URL",
+            "http://influx:8086",
+            "ENVIRO_INFLUX_URL: needs ENVIRO_INFLUX_DB (v1 API) or ENVIRO_INFLUX_ORG and ENVIRO_INFLUX_BUCKET (v2)",
+        ),
     ],
 )
 def test_bad_value_names_the_variable(variable, value, message):
