@@ -145,6 +145,13 @@ def _http_url(text: str) -> str | None:
     return value
 
 
+def _sensor_id(text: str) -> str | None:
+    value = text.strip()
+    if value and (any(c.isspace() for c in value) or len(value) > 64):
+        raise ValueError(f"expected an id such as raspi-00000000abcdef12, got {text!r}")
+    return value or None
+
+
 def _optional_text(text: str) -> str | None:
     return text.strip() or None
 
@@ -308,6 +315,19 @@ SETTINGS: tuple[Setting, ...] = (
         _optional_directory,
         "directory for data kept across restarts (the InfluxDB outage buffer); empty keeps it in memory",
     ),
+    Setting(
+        "sensor_community_id",
+        "",
+        _sensor_id,
+        "sensor id registered at sensor.community (`raspi-` and the Pi's serial number) to post "
+        "particulates and weather to every 145 s; empty for none",
+    ),
+    Setting(
+        "sensor_community_url",
+        "https://api.sensor.community/v1/push-sensor-data/",
+        _http_url,
+        "sensor.community's push API",
+    ),
 )
 
 INTERVAL_LIMITS = (0.1, 3600.0)
@@ -368,6 +388,8 @@ class Settings:
     influx_bucket: str | None
     influx_token: str | None
     data_dir: str | None
+    sensor_community_id: str | None
+    sensor_community_url: str
     #: Seconds between polls, by group name (``ENVIRO_<GROUP>_INTERVAL``).
     intervals: Mapping[str, float]
 

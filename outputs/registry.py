@@ -10,7 +10,14 @@ import importlib
 
 from outputs.base import Output, OutputContext
 
-BUILTIN_OUTPUTS = ("outputs.latest", "outputs.prometheus", "outputs.mqtt", "outputs.files", "outputs.influx")
+BUILTIN_OUTPUTS = (
+    "outputs.latest",
+    "outputs.prometheus",
+    "outputs.mqtt",
+    "outputs.files",
+    "outputs.influx",
+    "outputs.sensor_community",
+)
 
 
 def build_outputs(context: OutputContext) -> list[Output]:
