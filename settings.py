@@ -168,7 +168,10 @@ SETTINGS: tuple[Setting, ...] = (
         "reverse proxies in front whose `X-Forwarded-For/-Proto/-Host/-Prefix` headers are believed; 0 for none",
     ),
     Setting(
-        "api_token", "", _optional_secret, "when set, POST /api/lcd needs `Authorization: Bearer <token>`"
+        "api_token",
+        "",
+        _optional_secret,
+        "when set, POST /api/lcd and the pause/resume posts need `Authorization: Bearer <token>`",
     ),
     Setting(
         "virtual_seed",
@@ -213,6 +216,37 @@ SETTINGS: tuple[Setting, ...] = (
         "2.25",
         _number(0.5, 100),
         "CPU-heat compensation factor: lower means a stronger correction (vendor examples: 2.25)",
+    ),
+    Setting(
+        "data_dir",
+        "",
+        _text,
+        "directory of the history database (`history.sqlite3`); empty for no history. "
+        "`scripts/run` sets `data/` in the checkout; the systemd unit and the container `/var/lib/enviro-sensor`",
+    ),
+    Setting(
+        "history_flush",
+        "60",
+        _seconds(1, 3600),
+        "seconds between batched writes of the history (a crash loses at most one batch)",
+    ),
+    Setting(
+        "history_raw_days",
+        "7",
+        _number(0.01, 3650),
+        "days every raw reading is kept in the history",
+    ),
+    Setting(
+        "history_days",
+        "400",
+        _number(1, 36500),
+        "days the per-5-minute minimum, mean and maximum are kept in the history",
+    ),
+    Setting(
+        "history_max_mb",
+        "1000",
+        _number(1, 1_000_000),
+        "size the history file (with its write-ahead log) never exceeds, in MB; the oldest days go first",
     ),
     Setting(
         "lcd",
@@ -269,6 +303,11 @@ class Settings:
     read_timeout: float
     gas_warmup: float
     temperature_factor: float
+    data_dir: str
+    history_flush: float
+    history_raw_days: float
+    history_days: float
+    history_max_mb: float
     lcd: str
     #: Seconds between polls, by group name (``ENVIRO_<GROUP>_INTERVAL``).
     intervals: Mapping[str, float]

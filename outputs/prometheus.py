@@ -54,6 +54,14 @@ class PrometheusGauges(LatestReadings):
                     family.add_metric([sensor.name, *field.labels.values()], value * field.scale)
             if family.samples:
                 yield family
+        paused = GaugeMetricFamily(
+            "enviro_sensor_paused",
+            "1 while the sensor's group is paused by request (POST /api/sensors/<group>/pause), else 0.",
+            labels=["sensor"],
+        )
+        for view in views.values():
+            paused.add_metric([view.name], 1.0 if view.status == "paused" else 0.0)
+        yield paused
 
     def _sampling_note(self, groups: set[str]) -> str:
         intervals = ", ".join(

@@ -10,7 +10,7 @@ import importlib
 
 from outputs.base import Output, OutputContext
 
-BUILTIN_OUTPUTS = ("outputs.latest", "outputs.prometheus")
+BUILTIN_OUTPUTS = ("outputs.latest", "outputs.prometheus", "outputs.history")
 
 
 def build_outputs(context: OutputContext) -> list[Output]:
