@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import hardware
-from api import cross_site, errors, lcd, metrics, openapi, protocol, root, sensors
+from api import cross_site, errors, history, lcd, metrics, openapi, pause, protocol, root, sensors
 from api import outputs as output_routes
 from clocks import Clock
 from hardware.board import Board
@@ -59,6 +59,8 @@ def create_app(
     blueprints = (
         root.blueprint,
         sensors.make_blueprint(service.groups),
+        pause.make_blueprint(service.groups),
+        history.blueprint,
         output_routes.blueprint,
         lcd.blueprint,
         metrics.blueprint,

@@ -111,6 +111,8 @@ class SensorState:
     open_attempts: int = 0
     next_open_at: float = 0.0
     runner: CallRunner | None = None
+    #: The part was told to rest while its group is paused.
+    resting: bool = False
     #: What the outputs were last told: (status, up, reason).
     announced: tuple[str, bool, str | None] | None = None
 
@@ -216,11 +218,14 @@ class Collector:
         """
         with self._lock:
             paused = group in self._paused
-        if not paused:
-            for sensor in self.groups[group].sensors:
-                state = self._states.get(sensor.name)
-                if state is not None:
-                    self._poll_sensor(state)
+        for sensor in self.groups[group].sensors:
+            state = self._states.get(sensor.name)
+            if state is None:
+                continue
+            if paused != state.resting:
+                self._rest_or_wake(state, paused)
+            if not paused:
+                self._poll_sensor(state)
         # A sensor that failed or went quiet turns stale here, even when
         # no new reading came.
         self.announce(group)
@@ -231,6 +236,17 @@ class Collector:
             state = self._states.get(sensor.name)
             if state is not None:
                 self._announce(state)
+
+    def _rest_or_wake(self, state: SensorState, rest: bool) -> None:
+        """Tell an opened part its group was paused or resumed (the PMS5003's fan)."""
+        if not state.opened:
+            state.resting = rest
+            return
+        try:
+            self._call(state, state.reader.rest if rest else state.reader.wake)
+        except (Exception, SystemExit) as err:
+            log.warning("%s: cannot %s: %s", state.sensor.name, "rest" if rest else "wake", _describe(err))
+        state.resting = rest
 
     def _call(self, state: SensorState, function: Callable[[], Any]) -> Any:
         if state.runner is None:

@@ -236,7 +236,10 @@ SETTINGS: tuple[Setting, ...] = (
         "reverse proxies in front whose `X-Forwarded-For/-Proto/-Host/-Prefix` headers are believed; 0 for none",
     ),
     Setting(
-        "api_token", "", _optional_secret, "when set, POST /api/lcd needs `Authorization: Bearer <token>`"
+        "api_token",
+        "",
+        _optional_secret,
+        "when set, POST /api/lcd and the pause/resume posts need `Authorization: Bearer <token>`",
     ),
     Setting(
         "virtual_seed",
@@ -297,6 +300,30 @@ SETTINGS: tuple[Setting, ...] = (
         "become the BME280's compensated values; empty: estimate them from the CPU temperature",
     ),
     Setting(
+        "history_flush",
+        "60",
+        _seconds(1, 3600),
+        "seconds between batched writes of the history (a crash loses at most one batch)",
+    ),
+    Setting(
+        "history_raw_days",
+        "7",
+        _number(0.01, 3650),
+        "days every raw reading is kept in the history",
+    ),
+    Setting(
+        "history_days",
+        "400",
+        _number(1, 36500),
+        "days the per-5-minute minimum, mean and maximum are kept in the history",
+    ),
+    Setting(
+        "history_max_mb",
+        "1000",
+        _number(1, 1_000_000),
+        "size the history file (with its write-ahead log) never exceeds, in MB; the oldest days go first",
+    ),
+    Setting(
         "lcd",
         "on",
         _choice("on", "off"),
@@ -333,7 +360,9 @@ SETTINGS: tuple[Setting, ...] = (
         "data_dir",
         "",
         _optional_directory,
-        "directory for data kept across restarts (the InfluxDB outage buffer); empty keeps it in memory",
+        "directory for data kept across restarts: the history database (`history.sqlite3`) and the "
+        "InfluxDB outage buffer; empty for no history and an in-memory buffer. `scripts/run` sets `data/` "
+        "in the checkout; the systemd unit and the container `/var/lib/enviro-sensor`",
     ),
     Setting(
         "sensor_community_id",
@@ -414,6 +443,10 @@ class Settings:
     calibration: Calibration
     #: The sensor whose readings stand for the room (``ENVIRO_ROOM_REFERENCE``).
     room_reference: str | None
+    history_flush: float
+    history_raw_days: float
+    history_days: float
+    history_max_mb: float
     lcd: str
     mqtt_url: str | None
     mqtt_prefix: str

@@ -8,7 +8,6 @@ read as JSON too, so ``curl -d '{"message": "hi"}'`` works as people expect.
 
 from __future__ import annotations
 
-import hmac
 import io
 import json
 import re
@@ -17,11 +16,11 @@ from flask import Blueprint, Request, Response, current_app, jsonify, request
 from PIL import ImageColor
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from api.auth import unauthorised
 from api.errors import error_response
 from lcd.display import DisplayUnavailable
 from lcd.render import Style
 from lcd.text import visible
-from version import SERVICE
 
 blueprint = Blueprint("lcd", __name__, url_prefix="/api/lcd")
 
@@ -49,22 +48,6 @@ class Rejected(Exception):
 
 def _service():
     return current_app.extensions["enviro"]
-
-
-def _unauthorised(token: str | None) -> Response | None:
-    """A 401 answer unless the request carries the API token (when one is set)."""
-    if not token:
-        return None
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    challenge = f'Bearer realm="{SERVICE}"'
-    if scheme.lower() != "bearer" or not credentials.strip():
-        message = "drawing on the LCD needs the API token: send Authorization: Bearer <token>"
-        return error_response(401, message, [("WWW-Authenticate", challenge)])
-    # Constant-time comparison: the answer's timing must not reveal the token.
-    if not hmac.compare_digest(credentials.strip().encode(), token.encode()):
-        challenge += ', error="invalid_token"'
-        return error_response(401, "the API token is wrong", [("WWW-Authenticate", challenge)])
-    return None
 
 
 def _decoded_body(req: Request) -> str:
@@ -167,7 +150,7 @@ def post_message():
       503: {$ref: "#/components/responses/LcdUnavailable"}
     """
     service = _service()
-    denied = _unauthorised(service.settings.api_token)
+    denied = unauthorised(service.settings.api_token, "drawing on the LCD")
     if denied is not None:
         return denied
     try:

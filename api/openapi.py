@@ -26,6 +26,7 @@ from flasgger import Swagger
 from flask import Flask, request
 from swagger_ui_bundle import swagger_ui_path
 
+from api.history_schemas import HISTORY_RESPONSES, HISTORY_SCHEMAS, history_parameters
 from api.lcd import COLOUR_NAMES, HEX_COLOUR, MAX_MESSAGE_CHARACTERS
 from api.sensor_schemas import (
     json_object,
@@ -58,6 +59,10 @@ background and answered from a cache: no request waits on hardware.
 
 TAGS = [
     {"name": "sensors", "description": "Cached readings by sensor group"},
+    {
+        "name": "history",
+        "description": "Past readings from the SQLite history: series, exports, daily archives",
+    },
     {"name": "lcd", "description": "The board's 160x80 LCD"},
     {"name": "service", "description": "Banner, health and Prometheus metrics"},
 ]
@@ -351,20 +356,21 @@ def _service_responses() -> dict[str, Any]:
 
 def build_template(groups: list[GroupConfig]) -> dict[str, Any]:
     """Everything in the spec but the operations, which come from the routes' docstrings."""
-    responses = {**sensor_responses(groups), **_service_responses(), **ERROR_RESPONSES}
+    responses = {**sensor_responses(groups), **_service_responses(), **ERROR_RESPONSES, **HISTORY_RESPONSES}
     return {
         "info": {"title": f"{SERVICE} API", "version": VERSION, "description": DESCRIPTION},
         "tags": TAGS,
         "components": {
-            "schemas": {**sensor_schemas(groups), **LCD_SCHEMAS, **_service_schemas()},
+            "schemas": {**sensor_schemas(groups), **LCD_SCHEMAS, **_service_schemas(), **HISTORY_SCHEMAS},
             "responses": responses,
             "requestBodies": {"LcdMessage": LCD_REQUEST},
-            "parameters": sensor_parameters(groups),
+            "parameters": {**sensor_parameters(groups), **history_parameters(groups)},
             "securitySchemes": {
                 "apiToken": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "Needed for POST /api/lcd only when ENVIRO_API_TOKEN is set.",
+                    "description": "Needed for POST /api/lcd and the pause/resume posts, only when "
+                    "ENVIRO_API_TOKEN is set.",
                 }
             },
         },

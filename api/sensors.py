@@ -13,6 +13,8 @@ import functools
 from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import BaseConverter
 
 from api.errors import error_response
 from outputs.latest import LatestStore, SensorView
@@ -173,9 +175,25 @@ def parameter_name(group: str) -> str:
     return group[:1].upper() + group[1:] + "SensorName"
 
 
+class SensorName(BaseConverter):
+    """A sensor's name in a path: anything but the group's actions (``api.pause``).
+
+    Without it ``GET /api/sensors/weather/pause`` would match the sensor route,
+    and OPTIONS on the pause route would offer GET.
+    """
+
+    regex = r"(?!(?:pause|resume)$)[^/]+"
+
+
+def _add_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["sensor_name"] = SensorName
+
+
 def make_blueprint(groups: list[GroupConfig]) -> Blueprint:
     """The routes of these groups: one per group (and alias), one per group's sensor."""
     blueprint = Blueprint("sensors", __name__, url_prefix="/api/sensors")
+    # Registered before the rules that use it (deferred functions run in order).
+    blueprint.record_once(_add_converter)
     blueprint.add_url_rule("", "index", index, methods=["GET"])
     for group in groups:
         view = _group_view(group)
@@ -184,6 +202,6 @@ def make_blueprint(groups: list[GroupConfig]) -> Blueprint:
                 route.removeprefix("/api/sensors"), f"group_{group.name}", view, methods=["GET"]
             )
         blueprint.add_url_rule(
-            f"/{group.name}/<name>", f"sensor_{group.name}", _sensor_view(group), methods=["GET"]
+            f"/{group.name}/<sensor_name:name>", f"sensor_{group.name}", _sensor_view(group), methods=["GET"]
         )
     return blueprint

@@ -215,6 +215,13 @@ class OutputHub:
     def states(self) -> list[OutputState]:
         return [runner.state() for runner in self._runners]
 
+    def output(self, name: str) -> Output:
+        """The output called ``name``; KeyError when there is none."""
+        for runner in self._runners:
+            if runner.output.name == name:
+                return runner.output
+        raise KeyError(name)
+
 
 class _HubMetrics(PrometheusCollector):
     """The outputs' health at scrape time."""

@@ -33,7 +33,15 @@ class PrometheusGauges(LatestReadings):
         registry.register(_Gauges(self))
 
     def families(self) -> Iterator[Metric]:
-        return measurement_families(self.store, self._intervals)
+        yield from measurement_families(self.store, self._intervals)
+        paused = GaugeMetricFamily(
+            "enviro_sensor_paused",
+            "1 while the sensor's group is paused by request (POST /api/sensors/<group>/pause), else 0.",
+            labels=["sensor"],
+        )
+        for view in self.store.views():
+            paused.add_metric([view.name], 1.0 if view.status == "paused" else 0.0)
+        yield paused
 
 
 def measurement_families(store: LatestStore, intervals: Mapping[str, float]) -> Iterator[Metric]:

@@ -13,6 +13,7 @@ from outputs.base import Output, OutputContext
 BUILTIN_OUTPUTS = (
     "outputs.latest",
     "outputs.prometheus",
+    "outputs.history",
     "outputs.mqtt",
     "outputs.files",
     "outputs.influx",

@@ -131,5 +131,11 @@ class SensorReader(abc.ABC):
         """A metric reason for a driver-specific exception; None for the generic mapping."""
         return None
 
+    def rest(self) -> None:  # noqa: B027 - most parts idle by themselves between reads
+        """The group is paused: let the part rest (a fan off); called on the sensor's worker thread."""
+
+    def wake(self) -> None:  # noqa: B027 - see rest
+        """The group is resumed: undo ``rest`` before the next read."""
+
     def close(self) -> None:  # noqa: B027 - most drivers hold nothing to release
         """Release the driver (a serial port, a heater pin)."""

@@ -136,6 +136,18 @@ class PMS5003Reader(SensorReader):
             values[f"particles_{key}um_per_deciliter"] = frame.pm_per_1l_air(size)
         return values
 
+    def rest(self) -> None:
+        # Enable (SET) low puts the PMS5003 to sleep: fan and laser off (data
+        # manual, pin 3), which spares the fan's life while nobody listens.
+        if self._driver is not None:
+            self._driver.set_pin(self._driver._pin_enable, False)
+
+    def wake(self) -> None:
+        # The fan needs about 30 s to give stable data again (data manual);
+        # the first reads after waking may time out and are counted as such.
+        if self._driver is not None:
+            self._driver.set_pin(self._driver._pin_enable, True)
+
     def error_reason(self, err: BaseException) -> str | None:
         if isinstance(err, pms5003.ChecksumMismatchError):
             return "checksum"

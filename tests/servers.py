@@ -38,17 +38,25 @@ def wait_until_serving(url: str, process: subprocess.Popen, deadline_seconds: fl
 
 
 @contextlib.contextmanager
-def gunicorn_server(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run ``gunicorn -c gunicorn.conf.py app:app``; yields (base URL, process)."""
+def gunicorn_server(
+    env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run ``gunicorn -c gunicorn.conf.py app:app``; yields (base URL, process).
+
+    Its output is a pipe for ``process.communicate``, or the file ``log``: a
+    test making thousands of requests fills a pipe nobody reads (64 kB of
+    access log), and gunicorn then blocks on its next log line.
+    """
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ENVIRO_")}
     environment.update({"ENVIRO_HOST": "127.0.0.1", "ENVIRO_PORT": str(port), "ENVIRO_BOARD": "virtual"})
     environment.update(env or {})
+    output = log.open("w") if log is not None else subprocess.PIPE
     process = subprocess.Popen(
         [str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
         cwd=ROOT,
         env=environment,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -58,6 +66,8 @@ def gunicorn_server(env: dict[str, str] | None = None) -> Iterator[tuple[str, su
         yield base, process
     finally:
         stop(process)
+        if log is not None:
+            output.close()  # type: ignore[union-attr]
 
 
 def stop(process: subprocess.Popen, grace_seconds: float = 20) -> None:

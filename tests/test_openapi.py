@@ -13,6 +13,7 @@ from retrievers.base import Field
 from retrievers.config import GroupConfig, Sensor
 from retrievers.registry import SensorKind
 from tests.app_support import virtual_app
+from tests.history_support import history_app, history_output, poll_for
 from tests.openapi_support import SpecChecker, app_operations, spec_operations
 from tests.sensor_support import PolledApp
 
@@ -312,3 +313,56 @@ def test_without_trust_forwarded_headers_change_nothing(client):
     assert client.get("/apispec.json", headers=FORWARDED).get_json()["servers"] == [{"url": "/"}]
     page = client.get("/api/docs", headers=FORWARDED).get_data(as_text=True)
     assert "/enviro" not in page
+
+
+# -- the history and pause routes ------------------------------------------------
+
+
+def test_history_answers_fit_the_spec(tmp_path):
+    polled = history_app(tmp_path)
+    try:
+        poll_for(polled, 5)
+        history_output(polled).flush()
+        checker = SpecChecker(polled.client.get("/apispec.json").get_json())
+        series, export, archive = "/api/history", "/api/history/export", "/api/history/archive/{day}"
+        answers = [
+            ("/api/history?sensor=bme280&since=-1h&step=60", series, 200),
+            (
+                "/api/history?sensor=pms5003&field=pm2_5_micrograms_per_cubic_meter&field=pm10_micrograms_per_cubic_meter",
+                series,
+                200,
+            ),
+            ("/api/history?sensor=bme280&since=soon", series, 400),
+            ("/api/history?sensor=bme280&step=1&since=-7d", series, 400),
+            ("/api/history/export?since=-1h", export, 200),
+            ("/api/history/export?since=-1h&format=jsonl&sensor=aht10", export, 200),
+            ("/api/history/export?format=parquet", export, 400),
+            ("/api/history/archive/2023-11-14", archive, 200),
+            ("/api/history/archive/2023-11-01", archive, 404),
+            ("/api/history/archive/2023-11-1", archive, 400),
+        ]
+        statuses = [_answer(polled, checker, "GET", url, path) for url, path, _ in answers]
+        assert statuses == [status for _, _, status in answers]
+        for group in ("weather", "particulates"):
+            for verb in ("pause", "resume"):
+                path = f"/api/sensors/{group}/{verb}"
+                assert _answer(polled, checker, "POST", path, path) == 200
+        cross = {"headers": {"Sec-Fetch-Site": "cross-site"}}
+        path = "/api/sensors/gas/pause"
+        assert _answer(polled, checker, "POST", path, path, **cross) == 403
+    finally:
+        polled.close()
+
+
+def test_history_and_pause_refusals_fit_the_spec(checker, polled):
+    off = _answer(polled, checker, "GET", "/api/history?sensor=bme280", "/api/history")
+    assert off == 503
+    assert _answer(polled, checker, "GET", "/api/history/export", "/api/history/export") == 503
+    locked = PolledApp(api_token="s3cret", groups=("weather",))
+    try:
+        path = "/api/sensors/weather/pause"
+        assert _answer(locked, checker, "POST", path, path) == 401
+        path = "/api/sensors/gas/resume"
+        assert _answer(locked, checker, "POST", path, path, headers={"Authorization": "Bearer s3cret"}) == 409
+    finally:
+        locked.close()

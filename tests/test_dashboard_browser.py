@@ -1,0 +1,141 @@
+"""The dashboard's history charts in headless Chromium (Debian's, driven by playwright).
+
+The app runs on the virtual board with a test clock, served on loopback by
+werkzeug; its history holds 30 days of generated values with a paused day.
+The page must draw one chart per sensor from the service's own uPlot, switch
+between 24 h, 7 d and 30 d, fit a phone's width, and update without a reload.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from history.database import path_in
+from history.writer import HistoryWriter, Limits
+from tests.history_support import history_app, history_output, poll_for
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)"
+)
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)"),
+]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
+START = 1_700_000_000.0  # the test clock's start (ManualClock)
+
+
+def _thirty_days(data_dir: Path) -> None:
+    """A daily temperature swing every 5 minutes for 30 days, day 20 missing (paused)."""
+    writer = HistoryWriter(path_in(data_dir), Limits(7, 400, 10**9), "x")
+    values, events = [], []
+    for step in range(30 * 288):
+        t = START - 30 * 86400 + step * 300
+        if 20 * 288 <= step < 21 * 288:
+            continue
+        temperature = 21 + 3 * math.sin(2 * math.pi * step / 288)
+        values.append(("bme280", "temperature_celsius", t, round(temperature, 2)))
+    events.append((START - 10 * 86400, "bme280", "paused", "paused by request"))
+    writer.write(values, events)
+    writer.close()
+
+
+@pytest.fixture
+def served(tmp_path):
+    _thirty_days(tmp_path)
+    polled = history_app(tmp_path)
+    poll_for(polled, 5)
+    history_output(polled).flush()
+    server = make_server("127.0.0.1", 0, polled.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield polled, f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        polled.close()
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _history_requests(page, action) -> list[str]:
+    with page.expect_response(lambda r: "/api/history?" in r.url) as answer:
+        action()
+    return [answer.value.url]
+
+
+def test_charts_of_24_hours_7_and_30_days_on_a_phone(served, browser):
+    _, base = served
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(base) else elsewhere.append(r.url))
+    page.clock.install()  # timers under the test's control: "a minute later" without waiting
+    page.goto(base)
+    page.wait_for_selector("section.chart canvas", timeout=20000)
+    page.wait_for_function("document.querySelectorAll('section.chart canvas').length >= 6", timeout=20000)
+    sensors = page.locator("section.chart h3").all_inner_texts()
+    assert any(text.startswith("bme280") for text in sensors)
+    # Readable on a phone: nothing wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    widths = page.evaluate(
+        "[...document.querySelectorAll('section.chart canvas')].map(c => c.getBoundingClientRect().width)"
+    )
+    assert all(200 <= w <= 390 for w in widths), widths
+
+    bme280 = page.locator("section.chart", has_text="bme280")
+    bme280.locator("select").select_option("temperature_celsius")
+    page.wait_for_timeout(300)
+    for label, since in (("7 d", "-7d"), ("30 d", "-30d"), ("24 h", "-24h")):
+        [url] = _history_requests(page, lambda label=label: page.get_by_role("button", name=label).click())
+        assert f"since={since}" in url
+        assert page.get_by_role("button", name=label).get_attribute("aria-pressed") == "true"
+    page.get_by_role("button", name="30 d").click()
+    page.wait_for_timeout(500)
+    bme280.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-phone.png"), full_page=True)
+    bme280.screenshot(path=str(SCREENSHOTS / "dashboard-bme280-30d.png"))
+
+    # A minute later the charts ask again, without a reload.
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    with page.expect_response(lambda r: "/api/history?" in r.url, timeout=20000):
+        page.clock.run_for(61_000)
+    assert navigations == []
+    assert elsewhere == [], f"the page loaded from elsewhere: {elsewhere}"
+    page.close()
+
+
+def test_the_page_says_so_when_there_is_no_history(browser, tmp_path):
+    from tests.sensor_support import PolledApp
+
+    polled = PolledApp()
+    polled.poll()
+    server = make_server("127.0.0.1", 0, polled.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_port}/")
+        page.wait_for_selector("#charts p.note:has-text('ENVIRO_DATA_DIR')", timeout=20000)
+        page.close()
+    finally:
+        server.shutdown()
+        thread.join(10)
+        polled.close()
