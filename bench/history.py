@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +113,7 @@ def queries(data_dir: Path) -> None:
     )
     seconds, size = timed(client, "/api/history?sensor=bme280&field=temperature_celsius&since=-3d&step=60", 3)
     print(f"3-day query, one field, 1-minute step (raw values): {seconds * 1000:.1f} ms")
-    tracemalloc.start()
+    rss_before = _rss_mb()
     started = time.perf_counter()
     reply = client.get("/api/history/export?since=-400d&format=csv")
     rows = exported = 0
@@ -122,12 +121,18 @@ def queries(data_dir: Path) -> None:
         exported += len(chunk)
         rows += chunk.count("\n") if isinstance(chunk, str) else chunk.count(b"\n")
     elapsed = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
     print(
         f"full export (CSV, streamed): {rows:,} rows, {exported / 1e6:.0f} MB in {elapsed:.1f} s, "
-        f"{rows / elapsed:,.0f} rows/s; peak Python memory {peak / 1e6:.1f} MB"
+        f"{rows / elapsed:,.0f} rows/s; resident memory {rss_before:.0f} MB before, {_rss_mb():.0f} MB after"
     )
+
+
+def _rss_mb() -> float:
+    """Resident memory now (VmRSS), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
 
 
 def _worker_pid(master: int) -> int | None:
