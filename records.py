@@ -8,6 +8,8 @@ mapping, so one record can go to every output without copying.
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import functools
 from collections.abc import Mapping
 
 # A sensor's statuses (see docs/architecture.md, "Statuses").
@@ -55,3 +57,12 @@ class StatusChange:
 
 
 Event = Reading | StatusChange
+
+
+# A reading's time is formatted for every request that shows it, and it only
+# changes once per poll.
+@functools.lru_cache(maxsize=256)
+def iso_utc(timestamp: float) -> str:
+    """A Unix time as ISO 8601 in UTC with milliseconds: ``2026-01-15T08:30:00.123Z``."""
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

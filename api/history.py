@@ -26,6 +26,7 @@ from api.errors import error_response
 from api.history_params import check_known, parse_fields, parse_range, parse_step
 from history.database import path_in
 from history.reader import ExportRow, HistoryReader
+from records import iso_utc
 
 blueprint = Blueprint("history", __name__, url_prefix="/api/history")
 
@@ -33,11 +34,6 @@ DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 EXPORT_COLUMNS = ("time", "sensor", "field", "min", "mean", "max", "count")
 # Archives are built in memory up to this size, then in a temporary file.
 SPOOL_BYTES = 4 * 1024 * 1024
-
-
-def _iso(timestamp: float) -> str:
-    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _store() -> Path | None:
@@ -117,19 +113,19 @@ def _series_body(
                 "field": field,
                 "unit": units.get((sensor, field)),
                 "points": [
-                    {"time": _iso(t), "min": low, "mean": round(mean, 4), "max": high}
+                    {"time": iso_utc(t), "min": low, "mean": round(mean, 4), "max": high}
                     for t, low, mean, high in reader.points(sensor, field, since, until, step)
                 ],
             }
             for sensor, field in pairs
         ]
         events = [
-            {"time": _iso(t), "sensor": sensor, "status": status, **({"reason": reason} if reason else {})}
+            {"time": iso_utc(t), "sensor": sensor, "status": status, **({"reason": reason} if reason else {})}
             for t, sensor, status, reason in reader.events({s for s, _ in pairs}, since, until)
         ]
     return {
-        "since": _iso(since),
-        "until": _iso(until),
+        "since": iso_utc(since),
+        "until": iso_utc(until),
         "step_seconds": step,
         "series": answer,
         "events": events,
@@ -173,7 +169,7 @@ def export() -> Response:
     except ValueError as err:
         return error_response(400, str(err))
     rows = _rows(path, span.since, span.until, set(pairs) if filtered else None)
-    name = f"enviro-sensor-{_iso(span.since)[:10]}-{_iso(span.until)[:10]}.{fmt}"
+    name = f"enviro-sensor-{iso_utc(span.since)[:10]}-{iso_utc(span.until)[:10]}.{fmt}"
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
     body = _csv(rows) if fmt == "csv" else _jsonl(rows)
     return Response(
@@ -192,7 +188,7 @@ def _csv(rows: Iterator[ExportRow]) -> Iterator[str]:
     writer = csv.writer(line, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for row in rows:
-        writer.writerow((_iso(row.time), row.sensor, row.field, row.min, row.mean, row.max, row.count))
+        writer.writerow((iso_utc(row.time), row.sensor, row.field, row.min, row.mean, row.max, row.count))
         if line.tell() > 65536:
             yield line.getvalue()
             line.seek(0)
@@ -204,7 +200,11 @@ def _jsonl(rows: Iterator[ExportRow]) -> Iterator[str]:
     chunk: list[str] = []
     for row in rows:
         record = dict(
-            zip(EXPORT_COLUMNS, (_iso(row.time), *(getattr(row, c) for c in EXPORT_COLUMNS[1:])), strict=True)
+            zip(
+                EXPORT_COLUMNS,
+                (iso_utc(row.time), *(getattr(row, c) for c in EXPORT_COLUMNS[1:])),
+                strict=True,
+            )
         )
         chunk.append(json.dumps(record) + "\n")
         if len(chunk) >= 1000:
@@ -267,7 +267,7 @@ def _archive(path: Path, start: float, day: str) -> tempfile.SpooledTemporaryFil
             if member is None:
                 # Closed below once copied into the archive.
                 member = members[sensor] = tempfile.SpooledTemporaryFile(SPOOL_BYTES)  # noqa: SIM115
-            record["time"] = _iso(record["time"])
+            record["time"] = iso_utc(record["time"])
             member.write(json.dumps(record).encode() + b"\n")
     if not members:
         return None

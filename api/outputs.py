@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import datetime
-
 from flask import Blueprint, Response, current_app, jsonify
 
 from outputs.hub import OutputState
+from records import iso_utc
 
 blueprint = Blueprint("outputs", __name__)
-
-
-def _iso(timestamp: float) -> str:
-    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _output_body(state: OutputState) -> dict:
@@ -26,7 +20,7 @@ def _output_body(state: OutputState) -> dict:
     }
     # Left out until there is something to say, as a sensor's reason is.
     if state.last_sent is not None:
-        body["last_sent"] = _iso(state.last_sent)
+        body["last_sent"] = iso_utc(state.last_sent)
     if state.last_error is not None:
         body["last_error"] = state.last_error
     return body

@@ -8,8 +8,6 @@ a valid reading answers 503 with the reason, never zeros.
 
 from __future__ import annotations
 
-import datetime
-import functools
 from collections.abc import Callable
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -18,6 +16,7 @@ from werkzeug.routing import BaseConverter
 
 from api.errors import error_response
 from outputs.latest import LatestStore, SensorView
+from records import iso_utc
 from retrievers.config import GroupConfig
 
 # A group's status from its sensors', worst first after the mixed case.
@@ -34,20 +33,12 @@ def _groups() -> dict[str, GroupConfig]:
     return {group.name: group for group in current_app.extensions["enviro"].groups}
 
 
-# A reading's time is formatted for every request that shows it; it only
-# changes once per poll.
-@functools.lru_cache(maxsize=256)
-def _iso(timestamp: float) -> str:
-    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def sensor_body(sensor: SensorView) -> dict:
     """One sensor as JSON: status, time, age, stale flag and its values."""
     body: dict = {"status": sensor.status, "description": sensor.description}
     if sensor.values is not None and sensor.wall_time is not None and sensor.age_seconds is not None:
         body.update(
-            time=_iso(sensor.wall_time),
+            time=iso_utc(sensor.wall_time),
             age_seconds=round(sensor.age_seconds, 3),
             stale=sensor.stale,
             values=dict(sensor.values),

@@ -16,7 +16,6 @@ and belong on a RAM-backed directory such as /run (the SD card is spared).
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import socket
@@ -31,7 +30,7 @@ from prometheus_client.registry import Collector as PrometheusCollector
 from outputs.base import Output, OutputContext
 from outputs.latest import LatestStore
 from outputs.prometheus import measurement_families
-from records import Reading, StatusChange
+from records import Reading, StatusChange, iso_utc
 
 TEXTFILE_NAME = "enviro.prom"
 
@@ -42,11 +41,6 @@ def write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
-
-
-def _iso(timestamp: float) -> str:
-    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Families(PrometheusCollector):
@@ -99,7 +93,7 @@ class FileTree(Output):
             "group": view.group,
             "status": view.status,
             "reason": view.reason,
-            "time": _iso(view.wall_time) if view.wall_time is not None else None,
+            "time": iso_utc(view.wall_time) if view.wall_time is not None else None,
             "stale": view.stale,
             "values": dict(view.values) if view.values is not None else None,
         }
