@@ -54,6 +54,17 @@ class Board(abc.ABC):
     def serial_device(self) -> str:
         """Path of the serial port the PMS5003 is on."""
 
+    def open_microphone(self) -> Any:
+        """The microphone's capture for the noise reader, or None for the Pi's own.
+
+        None (a real board): enviroplus.noise records the ALSA device
+        "adau7002" through sounddevice. Otherwise an object whose
+        ``capture(frames, sample_rate)`` returns that many mono samples as
+        the I2S port delivers them (S32_LE), raising OSError when the
+        capture fails (EPIPE: an overrun).
+        """
+        return None
+
     @abc.abstractmethod
     def open_lcd(self) -> Any:
         """A constructed st7735.ST7735 driver for the board's 160x80 LCD."""

@@ -35,3 +35,11 @@ register_group(
         interval=5.0,
     )
 )
+register_group(
+    GroupSpec(
+        "noise",
+        "The MEMS microphone's sound level and enviroplus's low, mid and high band levels, in dBFS "
+        "(one second of sound per poll).",
+        interval=5.0,
+    )
+)

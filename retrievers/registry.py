@@ -39,6 +39,7 @@ BUILTIN_MODULES = (
     "retrievers.scd4x",
     "retrievers.sgp40",
     "retrievers.bme680",
+    "retrievers.noise",
 )
 
 # Seconds between polls of a group that declares no interval of its own.

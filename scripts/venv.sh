@@ -36,6 +36,11 @@ ensure_venv() {
   if ! command -v cc >/dev/null || [ ! -e "$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ]; then
     apt_install gcc libc6-dev python3-dev || say "no C compiler or Python headers: spidev may fail to build (install gcc python3-dev)"
   fi
+  # sounddevice (enviroplus.noise: the noise sensor) loads PortAudio when it
+  # is imported; without it the service runs and reports the sensor absent.
+  if ! { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libportaudio\.so\.2'; then
+    apt_install libportaudio2 || say "no PortAudio (install libportaudio2): the noise sensor will be reported absent"
+  fi
   local stamp="$VENV/.installed-$(cat "$@" | sha256sum | cut -c1-16)"
   if [ ! -e "$stamp" ]; then
     say "installing Python packages into $VENV"

@@ -7,6 +7,7 @@ What a Pi with an Enviro+ and two extra breakouts would offer, without one:
   BMP280 at 0x77;
 - GPIO lines (``gpio``): the gas heater on 24 and the PMS5003's and LCD's pins;
 - a serial port with a PMS5003 sending frames (started on first request);
+- the MEMS microphone's I2S capture (``microphone``), hearing the room;
 - the ST7735 LCD, whose picture can be read back.
 
 Every chip measures one ``Environment`` on the board's ``clock``, and
@@ -58,6 +59,7 @@ from hardware.virtual.environment import Environment
 from hardware.virtual.faults import Faults, parse_fault_spec
 from hardware.virtual.gpio import VirtualGpio
 from hardware.virtual.i2c import I2CChip, VirtualI2CBus
+from hardware.virtual.microphone import VirtualMicrophone
 from hardware.virtual.pms5003 import FRAME_INTERVAL_SECONDS, STARTUP_SECONDS, VirtualPMS5003
 
 __all__ = ["ManualClock", "VirtualBoard", "WallClock", "load_emulation"]
@@ -160,6 +162,7 @@ class VirtualBoard(Board):
         )
         self._serial_started = False
         self._panel: Any = None
+        self.microphone = VirtualMicrophone(self.environment, self.faults, self.clock)
 
     @classmethod
     def from_settings(cls, settings: Any) -> VirtualBoard:
@@ -227,6 +230,11 @@ class VirtualBoard(Board):
                 self.pms5003.start()
                 self._serial_started = True
             return self.pms5003.device_path
+
+    def open_microphone(self) -> VirtualMicrophone:
+        """The emulated microphone's I2S capture (raises OSError when it is absent)."""
+        self.microphone.check()
+        return self.microphone
 
     def open_lcd(self) -> Any:
         """The vendor st7735 driver on the emulated panel."""

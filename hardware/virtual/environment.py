@@ -20,6 +20,12 @@ machine, so a demo can be replayed and a test can name its expectations.
   for a quarter of an hour in the morning and the evening) brings it back
   to the outdoor level within minutes. It is a one-box ventilation model:
   d(CO2)/dt = people * emission / volume - air changes * (CO2 - outdoor).
+- Sound (what the board's microphone hears, in dB SPL): a quiet room tone
+  at night (about 25 dB), more by day (traffic, the fridge: about 33 dB);
+  people talking now and then while they are up, more often when more
+  of them are at home (about 60 dB at the board); the kitchen while a meal
+  cooks (the extractor hood, pans: 55-68 dB). ``sound()`` gives the
+  levels; the virtual microphone turns them into samples.
 - The Pi's CPU (45-60 C) warms the board, so the BME280 on it reads warmer
   (and drier, in relative terms) than the room. The coupling is the one the
   vendor's compensation assumes with its factor of 2.25:
@@ -46,6 +52,15 @@ MINUTE = 60.0
 
 # The CPU-heat coupling: the factor Pimoroni's examples divide by.
 BOARD_HEAT_FACTOR = 2.25
+
+
+@dataclasses.dataclass(frozen=True)
+class Sound:
+    """What the microphone hears at one instant: each source's level in dB SPL (None: silent)."""
+
+    room_db: float
+    talking_db: float | None = None
+    kitchen_db: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +156,17 @@ LAMP_HOURS = ((6.5, 7.75), (18.0, 23.0))
 MEALS = ((7.0, 8.5, 0.35), (12.0, 13.5, 0.45), (18.0, 20.0, 0.8))
 WAVE_SLOT = 10 * MINUTE
 WAVE_CHANCE = 0.25
+# Sound, dB SPL at the board: the room tone at night and by day (a quiet
+# bedroom-like 25 dB, a lived-in flat's 33 dB), conversation at a metre or
+# two (about 60 dB), an extractor hood and pans while a meal cooks. Talk
+# comes in TALK_SLOT spells, each taken with a chance that grows with the
+# people at home (TALK_CHANCE per two people).
+QUIET_HOURS = (23.0, 7.0)
+ROOM_DB_NIGHT, ROOM_DB_DAY = 25.0, 33.0
+TALK_SLOT = 3 * MINUTE
+TALK_CHANCE = 0.4
+TALK_DB = (56.0, 66.0)
+KITCHEN_DB = (55.0, 68.0)
 # CO2: the outdoor level (NOAA's global mean, 2024, rounded), what one
 # person adds to 60 m3 of living space per hour (about 18 l/h of CO2 at
 # rest: 18e-3 / 60 = 300 ppm/h), the air changes per hour with the windows
@@ -276,9 +302,9 @@ class Environment:
                 count += peak * math.sin(math.pi * (t - start) / length) ** 2
         return max(0, min(2047, round(count)))
 
-    def cooking_pm2_5(self, t: float) -> float:
-        """PM2.5 from cooking, ug/m3: rises while a meal cooks, then decays."""
-        total = 0.0
+    def _meals(self, t: float) -> list[tuple[float, float, float, float]]:
+        """Meals of yesterday and today that started by ``t``: (start, cooking s, peak, decay s)."""
+        meals = []
         today = self._day(t)
         for day in (today - 1, today):
             midnight = day * DAY - self.utc_offset_seconds
@@ -289,18 +315,48 @@ class Environment:
                 start = midnight + HOUR * (
                     earliest + (latest - earliest) * uniform(self.seed, "meal-start", meal)
                 )
+                if start > t:
+                    continue
                 cooking = (10.0 + 15.0 * uniform(self.seed, "meal-length", meal)) * MINUTE
                 peak = 50.0 + 100.0 * uniform(self.seed, "meal-peak", meal)
                 decay = (15.0 + 15.0 * uniform(self.seed, "meal-decay", meal)) * MINUTE
-                since = t - start
-                if since < 0:
-                    continue
-                if since < cooking:
-                    x = since / cooking
-                    total += peak * x * x * (3.0 - 2.0 * x)
-                else:
-                    total += peak * math.exp(-(since - cooking) / decay)
+                meals.append((start, cooking, peak, decay))
+        return meals
+
+    def cooking_pm2_5(self, t: float) -> float:
+        """PM2.5 from cooking, ug/m3: rises while a meal cooks, then decays."""
+        total = 0.0
+        for start, cooking, peak, decay in self._meals(t):
+            since = t - start
+            if since < cooking:
+                x = since / cooking
+                total += peak * x * x * (3.0 - 2.0 * x)
+            else:
+                total += peak * math.exp(-(since - cooking) / decay)
         return total
+
+    def cooking(self, t: float) -> bool:
+        """True while a meal cooks (the stove and the hood are on)."""
+        return any(t - start < length for start, length, _, _ in self._meals(t))
+
+    def sound(self, t: float | None = None) -> Sound:
+        """The sound sources the board hears at ``t`` (by default now), in dB SPL."""
+        t = self.clock.now() if t is None else t
+        hour = self.local_hour(t)
+        night_start, night_end = QUIET_HOURS
+        quiet = hour >= night_start or hour < night_end
+        room = (ROOM_DB_NIGHT if quiet else ROOM_DB_DAY) + 2.0 * self._noise("room-sound", t, 10 * MINUTE)
+        talking = None
+        slot = math.floor(t / TALK_SLOT)
+        chance = TALK_CHANCE * self.people(t) / 2.0
+        if not quiet and uniform(self.seed, "talk", slot) < chance:
+            low, high = TALK_DB
+            talking = low + (high - low) * uniform(self.seed, "talk-level", slot)
+        kitchen = None
+        if self.cooking(t):
+            low, high = KITCHEN_DB
+            kitchen = low + (high - low) * (0.5 + 0.5 * self._noise("kitchen", t, 2 * MINUTE))
+        return Sound(room_db=room, talking_db=talking, kitchen_db=kitchen)
 
     def particulates(self, t: float, cooking_ugm3: float) -> tuple[float, float, float]:
         """PM1.0, PM2.5 and PM10 in ug/m3 (CF=1): baseline dust plus cooking smoke."""
