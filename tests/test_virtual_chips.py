@@ -278,6 +278,40 @@ def test_ltr559_reads_the_model_light_and_proximity(board, clock):
     assert (sensor.get_part_id(), sensor.get_revision()) == (0x09, 0x02)
 
 
+def test_ltr559_channels_clip_each_on_its_own_in_bright_light():
+    # Sun straight on the sensor: at the driver's gain 4 and 50 ms, CH0
+    # (visible + IR) saturates near 74,000 lux, but the IR photodiode (CH1)
+    # collects less than half as much light and keeps counting. At gain 1
+    # the same light fits both channels: the IR count at gain 4 is four
+    # times that one, as if CH0 had never clipped.
+    clock = ManualClock(MORNING)
+    board = VirtualBoard(clock=clock)
+    board.environment.illuminance = lambda t: 100_000.0
+    sensor = ltr559.LTR559(i2c_dev=board.i2c_bus())
+    clock.advance(0.15)
+    sensor.update_sensor()
+    ch0_gain4, ch1_gain4 = sensor.get_raw_als(passive=True)
+    assert ch0_gain4 == 0xFFFF
+    assert 0 < ch1_gain4 < 0xFFFF
+
+    sensor.set_light_options(active=True, gain=1)
+    clock.advance(0.15)
+    sensor.update_sensor()
+    ch0_gain1, ch1_gain1 = sensor.get_raw_als(passive=True)
+    assert ch0_gain1 < 0xFFFF  # nothing clips at gain 1
+    assert ch1_gain1 / ch0_gain1 == pytest.approx(0.30 / 0.70, rel=1e-3)  # the light's IR share
+    assert ch1_gain4 == pytest.approx(4 * ch1_gain1, abs=4)
+    # Derived from the clipped CH0 instead, CH1 would have read 3/7 of 65535.
+    assert ch1_gain4 > 0xFFFF * 0.30 / 0.70 + 1000
+
+    # Brighter still, the IR photodiode saturates too.
+    board.environment.illuminance = lambda t: 250_000.0
+    sensor.set_light_options(active=True, gain=4)
+    clock.advance(0.15)
+    sensor.update_sensor()
+    assert sensor.get_raw_als(passive=True) == (0xFFFF, 0xFFFF)
+
+
 def test_ltr559_reads_zero_lux_in_the_dark():
     clock = ManualClock(MORNING - 9 * 3600)  # midnight UTC: the model's room is dark
     board = VirtualBoard(clock=clock)

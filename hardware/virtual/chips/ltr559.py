@@ -82,14 +82,19 @@ def lux_from_counts(ch0: int, ch1: int, gain: int, integration_ms: float) -> flo
 
 
 def counts_for_lux(lux: float, gain: int, integration_ms: float) -> tuple[int, int]:
-    """(CH1, CH0) counts whose lux is ``lux``, saturating at 16 bits."""
+    """(CH1, CH0) counts whose lux is ``lux``, each saturating at 16 bits on its own.
+
+    Each photodiode integrates its own light: the counts are computed from
+    the light first and clipped after, so in light too bright for CH0 the
+    IR channel still counts on until it saturates in turn, as on the chip.
+    """
     if lux <= 0:
         return 0, 0
     ch1_per_ch0 = IR_SHARE / (1.0 - IR_SHARE)
     per_ch0 = (CH0_COEFFICIENT - ch1_per_ch0 * CH1_COEFFICIENT) / gain / (integration_ms / 100.0)
-    ch0 = min(0xFFFF, round(lux / per_ch0))
-    ch1 = min(0xFFFF, round(ch0 * ch1_per_ch0))
-    return ch1, ch0
+    ch0 = lux / per_ch0
+    ch1 = ch0 * ch1_per_ch0
+    return min(0xFFFF, round(ch1)), min(0xFFFF, round(ch0))
 
 
 class LTR559Chip(RegisterChip):
