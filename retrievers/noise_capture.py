@@ -6,9 +6,17 @@ OSError where it is missing, and the whole stack costs memory a service
 without the sensor should not pay.
 
 ``BoardNoise`` is enviroplus's ``Noise`` with its one injection point,
-``_record``, given the board's capture: on a real board the parent's
-(sounddevice, ALSA device "adau7002"), on the virtual board the emulated
-I2S capture's S32_LE words. enviroplus's own analysis works on either.
+``_record``, given the board's capture: on the virtual board the emulated
+I2S capture's S32_LE words; on a real board sounddevice with enviroplus's
+device ("adau7002"), rate, channel and sample type, but through a blocking
+input stream instead of the parent's ``sounddevice.rec``. ``rec`` hands the
+samples over in a Python callback, which cffi builds in memory both
+writable and executable: the systemd unit's MemoryDenyWriteExecute= (and
+the kernel's PR_SET_MDWE) refuse that with a MemoryError. The blocking
+stream needs no callback, and says whether samples were lost. The first
+quarter second of each recording is dropped: the microphone's start-up
+transient as its clock starts (a "plop" users of the board have reported).
+enviroplus's own analysis works on either recording.
 
 Levels are in dBFS: decibels of the RMS relative to full scale (samples in
 -1..1), so a full-scale sine reads -3.01 dBFS. The bands are enviroplus's
@@ -30,6 +38,8 @@ from enviroplus import noise as enviroplus_noise  # type: ignore[import-untyped]
 
 # The ALSA capture device of the Enviro+'s ADAU7002 (enviroplus.noise's name).
 ALSA_DEVICE = "adau7002"
+# Seconds dropped at the start of a real recording: the start-up transient.
+SETTLE_SECONDS = 0.25
 # The 24-bit data's smallest step, -138.5 dBFS: the format's floor, which
 # digital silence reads as (its logarithm would be minus infinity).
 FLOOR_DBFS = 20.0 * math.log10(2.0**-23)
@@ -72,9 +82,14 @@ class BoardNoise(enviroplus_noise.Noise):
         if self._capture is not None:
             frames = int(self.duration * self.sample_rate)
             return decode_s32le(self._capture.capture(frames, self.sample_rate))
-        recording = super()._record()
-        # sounddevice.rec ignores overflows; its status keeps them.
-        if sounddevice.get_status().input_overflow:
+        frames = int(self.duration * self.sample_rate)
+        settle = int(SETTLE_SECONDS * self.sample_rate)
+        with sounddevice.InputStream(
+            device=ALSA_DEVICE, channels=1, samplerate=self.sample_rate, dtype="float64"
+        ) as stream:
+            stream.read(settle)
+            recording, overflowed = stream.read(frames)
+        if overflowed:
             raise CaptureOverrun()
         return recording
 

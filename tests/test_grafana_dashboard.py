@@ -26,6 +26,8 @@ UNITS = {
     "enviro_particulate_matter_micrograms_per_cubic_meter": "conμgm3",
     "enviro_sensor_read_duration_seconds": "s",
     "enviro_carbon_dioxide_ppm": "ppm",
+    "enviro_sound_level_dbfs": "dB",
+    "enviro_sound_band_level_dbfs": "dB",
 }
 SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}")
 INSTANCE_MATCHER = 'instance=~"$instance"'

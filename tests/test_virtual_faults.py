@@ -66,7 +66,7 @@ def test_a_fault_setting_that_is_no_list_of_pairs_stops_start_up_with_one_line()
         (
             "foo=absent",
             "ENVIRO_VIRTUAL_FAULTS: unknown device 'foo' "
-            "(known: ads1015, aht10, bme280, bme680, bmp280, ltr559, pms5003, scd40, scd41, sgp40, st7735)",
+            "(known: ads1015, aht10, bme280, bme680, bmp280, ltr559, microphone, pms5003, scd40, scd41, sgp40, st7735)",
         ),
         (
             "ads1015=wrong-id",
@@ -100,7 +100,7 @@ def test_the_board_takes_its_faults_from_the_settings():
     [
         (
             "foo=absent",
-            "unknown device 'foo' (known: ads1015, aht10, bme280, bme680, bmp280, ltr559, pms5003, scd40, scd41, sgp40, st7735)",
+            "unknown device 'foo' (known: ads1015, aht10, bme280, bme680, bmp280, ltr559, microphone, pms5003, scd40, scd41, sgp40, st7735)",
         ),
         ("bme280", "expected device=fault, got 'bme280'"),
         ("=absent", "expected device=fault, got '=absent'"),

@@ -14,9 +14,11 @@ typical of PDM MEMS microphones, -26 dBFS for a 94 dB SPL sine: an
 assumption of the emulation, not a calibration of the product. A test may
 play its own signal instead (``play``).
 
-Capture takes its time on the board's clock (a second of sound is a second
-of the clock), and the samples are a pure function of the seed and the
-instant, so a replay hears the same room.
+Time: a capture hands out the sound of the ``frames / sample_rate``
+seconds that end at the board clock's now, as a capture stream that runs
+all along holds them in ALSA's buffer; it does not move or wait on the
+clock. The samples are a pure function of the seed and the instant, so a
+replay hears the same room.
 
 Faults (``ENVIRO_VIRTUAL_FAULTS=microphone=...``): ``absent`` (no such
 capture device: ENODEV, as ALSA answers for a card that is not there),
@@ -118,10 +120,9 @@ class VirtualMicrophone:
             raise OSError(errno.ENODEV, os.strerror(errno.ENODEV), "adau7002")
 
     def capture(self, frames: int, sample_rate: int) -> bytes:
-        """``frames`` mono S32_LE samples at ``sample_rate`` Hz, taking their time on the clock."""
+        """The last ``frames`` mono S32_LE samples at ``sample_rate`` Hz."""
         self.check()
-        start = self.clock.now()
-        self.clock.sleep(frames / sample_rate)
+        start = self.clock.now() - frames / sample_rate
         if self.faults.check(DEVICE) in ("overrun", "intermittent"):
             raise OSError(errno.EPIPE, "capture overrun: samples were lost", "adau7002")
         if self._signal is not None:
