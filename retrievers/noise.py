@@ -16,6 +16,10 @@ the chain, and neither is published for the board; see docs/monitoring.md.
 from __future__ import annotations
 
 import errno
+import os
+import signal
+import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 
 from retrievers.base import COMMON_ERROR_REASONS, Field, SensorReader
@@ -67,8 +71,42 @@ def _fields() -> tuple[Field, ...]:
     return tuple(fields)
 
 
+# Seconds a child process may take to import sounddevice (a Pi Zero: about one).
+PROBE_TIMEOUT_SECONDS = 30.0
+
+
 class MicrophoneUnavailable(RuntimeError):
-    """The sound stack cannot record at all (no PortAudio library)."""
+    """The sound stack cannot record at all (no PortAudio library, or one that cannot start)."""
+
+
+def sound_stack_problem() -> str | None:
+    """Why sounddevice cannot be imported here, or None, found out in a child process.
+
+    Importing sounddevice starts PortAudio, and PortAudio's ALSA host API
+    aborts the whole process (a failed C assertion, nothing Python can
+    catch) where ALSA's configuration is missing: tried in a child first,
+    that costs the child, not the service. The child gets this process's
+    module path.
+    """
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, sys.path))}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", "import sounddevice"],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=PROBE_TIMEOUT_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        return f"importing sounddevice took more than {PROBE_TIMEOUT_SECONDS:g} s"
+    if result.returncode == 0:
+        return None
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    if result.returncode < 0:
+        name = signal.Signals(-result.returncode).name
+        detail = next((line for line in lines if "Assertion" in line or "ALSA lib" in line), "")
+        return f"PortAudio killed the process as it started ({name}){': ' + detail if detail else ''}"
+    return lines[-1] if lines else f"importing sounddevice failed (exit status {result.returncode})"
 
 
 class NoiseReader(SensorReader):
@@ -77,6 +115,12 @@ class NoiseReader(SensorReader):
     _noise: Any = None
 
     def open(self, board: Board) -> None:
+        if "sounddevice" not in sys.modules:
+            problem = sound_stack_problem()
+            if problem is not None:
+                raise MicrophoneUnavailable(
+                    f"cannot record sound: {problem} (install PortAudio, Debian package libportaudio2)"
+                )
         try:
             # Here, not at import: sounddevice loads PortAudio as it is
             # imported, and the sound stack is memory only this sensor needs.

@@ -228,6 +228,7 @@ IMPORT_EVERYTHING = """
 import importlib, importlib.machinery, json, os, site
 from pathlib import Path
 import app, gunicorn.app.wsgiapp, gunicorn.workers.gthread, healthcheck
+import sounddevice  # the noise sensor's: finds PortAudio and starts it (ALSA's configuration)
 from lcd import fonts
 from lcd.startup import startup_message
 fonts.default_faces()

@@ -140,3 +140,19 @@ def test_the_page_says_so_when_there_is_no_history(browser, tmp_path):
         server.shutdown()
         thread.join(10)
         polled.close()
+
+
+def test_the_noise_group_shows_its_levels_in_dbfs(served, browser):
+    # The group, its sensor and its values follow from the declarations.
+    _, base = served
+    page = browser.new_page()
+    page.goto(base)
+    noise = page.locator("#groups section", has_text="noise")
+    noise.locator("h3", has_text="microphone").wait_for(timeout=20000)
+    rows = noise.locator("tr").all_inner_texts()
+    levels = {line.split("\t")[0]: line.split("\t")[1] for line in rows}
+    assert set(levels) == {"sound level", "low band level", "mid band level", "high band level"}
+    assert all(
+        value.endswith(" dBFS") and float(value.removesuffix(" dBFS")) < 0 for value in levels.values()
+    )
+    page.close()

@@ -74,7 +74,8 @@ def test_every_field_is_announced_with_what_home_assistant_accepts(tmp_path):
         try:
             wait_connected(polled)
             wanted = expected_topics(polled)
-            assert len(wanted) == 5 + 2 + 3 + 12 + 2 + 2  # bme280, ltr559, mics6814, pms5003, aht10, bmp280
+            # bme280, ltr559, mics6814, pms5003, aht10, bmp280, microphone
+            assert len(wanted) == 5 + 2 + 3 + 12 + 2 + 2 + 4
             wait_for(lambda: wanted <= set(configs(heard.snapshot())), what="every discovery config")
             found = configs(heard.snapshot())
             assert set(found) == wanted

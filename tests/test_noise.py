@@ -20,7 +20,7 @@ import pytest
 
 from hardware.virtual import VirtualBoard
 from hardware.virtual.clock import ManualClock
-from hardware.virtual.microphone import encode_s32le
+from hardware.virtual.sound import encode_s32le
 from retrievers import noise_capture, registry
 from retrievers.config import Sensor
 from settings import load_settings
@@ -287,6 +287,23 @@ def test_without_portaudio_the_sensor_is_absent_and_the_service_runs(tmp_path, m
         assert "PortAudio library not found" in message and "libportaudio2" in message
         assert polled.client.get("/api/sensors/weather").status_code == 200
         assert polled.client.get("/metrics").status_code == 200
+    finally:
+        polled.close()
+
+
+def test_a_portaudio_that_kills_its_process_leaves_the_service_alone(tmp_path, monkeypatch):
+    # Where ALSA's configuration is missing, PortAudio fails a C assertion
+    # as sounddevice starts it, and the process aborts.
+    (tmp_path / "sounddevice.py").write_text("import os\nos.abort()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    polled = PolledApp()
+    try:
+        polled.poll("noise", "weather")
+        reply = polled.client.get("/api/sensors/noise")
+        assert reply.status_code == 503
+        assert "PortAudio killed the process as it started (SIGABRT)" in reply.get_json()["error"]["message"]
+        assert polled.client.get("/api/sensors/weather").status_code == 200
     finally:
         polled.close()
 

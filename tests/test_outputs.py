@@ -75,7 +75,15 @@ def test_an_output_receives_every_reading_and_status_change_in_order():
         polled.clock.advance(60)  # past the set-up back-off, and past every reading's freshness
         polled.poll("i2c")
         polled.poll("weather")
-        assert recorder.started_with == ["bme280", "ltr559", "mics6814", "pms5003", "aht10", "bmp280"]
+        assert recorder.started_with == [
+            "bme280",
+            "ltr559",
+            "mics6814",
+            "pms5003",
+            "aht10",
+            "bmp280",
+            "microphone",
+        ]
         by_sensor: dict[str, list] = {}
         for record in recorder.records:
             by_sensor.setdefault(record.sensor, []).append(record)

@@ -9,10 +9,9 @@ one channel. ``capture`` hands out exactly those bytes.
 
 What it hears comes from the room model (``Environment.sound``: the room
 tone, talk, the kitchen), each source synthesised as noise of its own
-spectrum at its level in dB SPL, converted to full scale with a sensitivity
-typical of PDM MEMS microphones, -26 dBFS for a 94 dB SPL sine: an
-assumption of the emulation, not a calibration of the product. A test may
-play its own signal instead (``play``).
+spectrum at its level (``hardware.virtual.sound``, which needs numpy and is
+imported at the first capture). A test may play its own signal instead
+(``play``).
 
 Time: a capture hands out the sound of the ``frames / sample_rate``
 seconds that end at the board clock's now, as a capture stream that runs
@@ -30,13 +29,9 @@ then).
 from __future__ import annotations
 
 import errno
-import math
 import os
-import zlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-import numpy
+from typing import TYPE_CHECKING, Any
 
 from hardware.virtual.faults import register_device_faults
 
@@ -48,55 +43,8 @@ if TYPE_CHECKING:
 DEVICE = "microphone"
 register_device_faults(DEVICE, {"absent", "overrun", "intermittent"})
 
-# Full scale of the 24-bit data, and its place in the 32-bit slot.
-SAMPLE_BITS = 24
-SLOT_SHIFT = 32 - SAMPLE_BITS
-FULL_SCALE = 1 << (SAMPLE_BITS - 1)
-# The emulated microphone's output for a 94 dB SPL (1 Pa) sine, dBFS (a
-# full-scale sine being 0 dBFS, as microphone datasheets count).
-SENSITIVITY_DBFS = -26.0
-REFERENCE_SPL_DB = 94.0
-
 # A test's signal: (start time, frames, sample rate) -> samples in -1..1.
-Signal = Callable[[float, int, int], numpy.ndarray]
-
-
-def rms_for_spl(spl_db: float) -> float:
-    """RMS in full-scale units of a sound at ``spl_db`` dB SPL."""
-    # A sine at the sensitivity's level has a peak of 10^(dBFS/20), so an RMS of that over sqrt 2.
-    return 10.0 ** ((spl_db - REFERENCE_SPL_DB + SENSITIVITY_DBFS) / 20.0) / math.sqrt(2.0)
-
-
-def encode_s32le(samples: numpy.ndarray) -> bytes:
-    """Samples in -1..1 as the ADAU7002's 24-bit data in S32_LE slots (clipped at full scale)."""
-    counts = numpy.clip(numpy.round(samples * FULL_SCALE), -FULL_SCALE, FULL_SCALE - 1).astype("<i4")
-    return (counts << SLOT_SHIFT).astype("<i4").tobytes()
-
-
-def shaped_noise(
-    rng: numpy.random.Generator, frames: int, rate: int, shape: Callable, rms: float
-) -> numpy.ndarray:
-    """Noise with the amplitude spectrum ``shape(frequencies)``, scaled to ``rms``."""
-    frequencies = numpy.fft.rfftfreq(frames, 1.0 / rate)
-    spectrum = rng.normal(size=frequencies.size) + 1j * rng.normal(size=frequencies.size)
-    noise = numpy.fft.irfft(spectrum * shape(frequencies), n=frames)
-    level = math.sqrt(float(numpy.mean(noise * noise)))
-    return noise * (rms / level) if level > 0 else noise
-
-
-def _room_tone(f: numpy.ndarray) -> numpy.ndarray:
-    # Pink above 20 Hz: a room's hum and hiss fall off with frequency.
-    return numpy.where(f >= 20.0, 1.0 / numpy.sqrt(numpy.maximum(f, 1.0)), 0.0)
-
-
-def _speech(f: numpy.ndarray) -> numpy.ndarray:
-    # The long-term speech spectrum: most energy 200 Hz-1 kHz, falling above.
-    return numpy.where(f >= 100.0, 1.0 / (1.0 + (f / 700.0) ** 2), 0.0)
-
-
-def _kitchen(f: numpy.ndarray) -> numpy.ndarray:
-    # An extractor hood's broadband rush with pans on top: nearly flat.
-    return numpy.where(f >= 50.0, 1.0 / (1.0 + f / 4000.0), 0.0)
+Signal = Callable[[float, int, int], Any]
 
 
 class VirtualMicrophone:
@@ -125,23 +73,11 @@ class VirtualMicrophone:
         start = self.clock.now() - frames / sample_rate
         if self.faults.check(DEVICE) in ("overrun", "intermittent"):
             raise OSError(errno.EPIPE, "capture overrun: samples were lost", "adau7002")
-        if self._signal is not None:
-            samples = numpy.asarray(self._signal(start, frames, sample_rate), dtype=float)
-        else:
-            samples = self._room(start, frames, sample_rate)
-        return encode_s32le(samples)
+        # numpy only now: a board nobody records from does without it.
+        from hardware.virtual.sound import encode_s32le, room
 
-    def _room(self, start: float, frames: int, rate: int) -> numpy.ndarray:
-        sound = self.environment.sound(start)
-        # Seeded by the board's seed and the instant (to the millisecond): the same room replays alike.
-        rng = numpy.random.default_rng([self.environment.seed, zlib.crc32(b"sound"), round(start * 1000)])
-        samples = shaped_noise(rng, frames, rate, _room_tone, rms_for_spl(sound.room_db))
-        if sound.talking_db is not None:
-            talk = shaped_noise(rng, frames, rate, _speech, rms_for_spl(sound.talking_db))
-            # Syllables: the voice comes and goes about four times a second.
-            t = numpy.arange(frames) / rate
-            syllables = numpy.abs(numpy.sin(2.0 * math.pi * 2.0 * t + rng.uniform(0, math.pi)))
-            samples = samples + talk * syllables * math.sqrt(2.0)
-        if sound.kitchen_db is not None:
-            samples = samples + shaped_noise(rng, frames, rate, _kitchen, rms_for_spl(sound.kitchen_db))
-        return samples
+        if self._signal is not None:
+            samples = self._signal(start, frames, sample_rate)
+        else:
+            samples = room(self.environment.sound(start), self.environment.seed, start, frames, sample_rate)
+        return encode_s32le(samples)
