@@ -89,7 +89,7 @@ def test_a_declared_device_takes_its_faults_like_a_built_in_one(dosimeter):
     with pytest.raises(FaultSpecError) as caught:
         parse_fault_spec("foo=absent")
     assert str(caught.value) == (
-        "unknown device 'foo' (known: ads1015, aht10, bme280, bme680, bmp280, dosimeter, ltr559, pms5003, scd40, scd41, sgp40, st7735)"
+        "unknown device 'foo' (known: ads1015, aht10, bme280, bme680, bmp280, dosimeter, ltr559, microphone, pms5003, scd40, scd41, sgp40, st7735)"
     )
     assert known_device_faults()["dosimeter"] == frozenset(DOSIMETER_FAULTS)
     assert "dosimeter" not in DEVICE_FAULTS  # the board's own table stays as it is
