@@ -3,7 +3,8 @@
 A PDM MEMS microphone behind an Analog Devices ADAU7002 PDM-to-I2S
 converter (ADAU7002 datasheet, Rev. A: 24-bit samples in 32-bit slots),
 captured by ALSA as the device "adau7002" (the ``adau7002-simple`` device
-tree overlay) and recorded through enviroplus.noise. One second at 16 kHz
+tree overlay) and recorded through a subclass of enviroplus.noise.Noise
+(``retrievers.noise_capture``). One second at 16 kHz
 per poll. Units: dBFS, decibels of the RMS relative to digital full scale
 (a full-scale sine is -3.01 dBFS); the whole band and enviroplus's low,
 mid and high bands (100-1048, 1048-3892, 3892-8000 Hz).
@@ -105,8 +106,12 @@ def sound_stack_problem() -> str | None:
     if result.returncode < 0:
         name = signal.Signals(-result.returncode).name
         detail = next((line for line in lines if "Assertion" in line or "ALSA lib" in line), "")
-        return f"PortAudio killed the process as it started ({name}){': ' + detail if detail else ''}"
-    return lines[-1] if lines else f"importing sounddevice failed (exit status {result.returncode})"
+        return (
+            f"PortAudio killed the process as it started ({name}){': ' + detail if detail else ''}; "
+            "check ALSA's configuration (Debian package libasound2-data)"
+        )
+    problem = lines[-1] if lines else f"importing sounddevice failed (exit status {result.returncode})"
+    return f"{problem} (install PortAudio, Debian package libportaudio2)"
 
 
 class NoiseReader(SensorReader):
@@ -118,9 +123,7 @@ class NoiseReader(SensorReader):
         if "sounddevice" not in sys.modules:
             problem = sound_stack_problem()
             if problem is not None:
-                raise MicrophoneUnavailable(
-                    f"cannot record sound: {problem} (install PortAudio, Debian package libportaudio2)"
-                )
+                raise MicrophoneUnavailable(f"cannot record sound: {problem}")
         try:
             # Here, not at import: sounddevice loads PortAudio as it is
             # imported, and the sound stack is memory only this sensor needs.
