@@ -118,7 +118,8 @@ def render_page(content: PageContent, faces: Sequence[Face] | None = None) -> Im
 def _draw_chart(
     draw: ImageDraw.ImageDraw, values: Sequence[float], quantity: Quantity, current: bool
 ) -> None:
-    height = CHART_BOTTOM - CHART_TOP + 1
+    # The values' rows stand above the floor: the lowest still shows as a line.
+    height = CHART_BOTTOM - CHART_TOP
     fill, line = (CHART_FILL, CHART_LINE) if current else (STALE_FILL, STALE_LINE)
     # The chart's floor, so an empty chart still shows where values will come.
     draw.line((MARGIN, CHART_BOTTOM, WIDTH - MARGIN - 1, CHART_BOTTOM), fill=AXIS_COLOR)
@@ -127,7 +128,7 @@ def _draw_chart(
     right = WIDTH - MARGIN - 1
     for offset, row in enumerate(reversed(rows)):
         x = right - offset
-        top = CHART_BOTTOM - row
-        if top < CHART_BOTTOM:
-            draw.line((x, top + 1, x, CHART_BOTTOM), fill=fill)
+        top = CHART_BOTTOM - 1 - row
+        if top < CHART_BOTTOM - 1:
+            draw.line((x, top + 1, x, CHART_BOTTOM - 1), fill=fill)
         draw.point((x, top), fill=line)

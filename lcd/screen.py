@@ -32,6 +32,9 @@ from outputs.lcd_readings import LcdReadings
 
 READINGS, MESSAGES = "readings", "messages"
 NO_PAGES = "No readings to show"
+# Seconds early a page may turn or a message end: sums of float seconds
+# come out a hair short of the interval they add up to.
+TIME_SLACK = 0.001
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,14 +98,6 @@ class Screen:
             self._held_until = math.inf if duration is None else self._clock.monotonic() + duration
             self._drawn = ("message", self.version)
 
-    def seconds_held(self) -> float | None:
-        """Seconds until a posted message gives the screen back; None when it never does
-        or no message holds it."""
-        with self._lock:
-            if self._held_by != "message" or math.isinf(self._held_until):
-                return None
-            return max(0.0, self._held_until - self._clock.monotonic())
-
     def plan(self) -> Plan | None:
         """What to draw now, or None when the panel already shows the right thing."""
         with self._lock:
@@ -110,7 +105,8 @@ class Screen:
             taps = self._readings.taps if self._readings is not None else 0
             tapped = taps != self._taps_seen
             self._taps_seen = taps
-            if self._held_by == "message" and now < self._held_until:
+            held = now < self._held_until - TIME_SLACK
+            if self._held_by == "message" and held:
                 return None
             if (
                 self._held_by == "startup"
@@ -128,7 +124,7 @@ class Screen:
                 # The screen comes back to the page it left.
                 self._held_by = None
                 self._page_since = now
-            elif tapped or now - self._page_since >= self.page_seconds:
+            elif tapped or now - self._page_since >= self.page_seconds - TIME_SLACK:
                 self._page += 1
                 self._page_since = now
             return self._page_plan()
