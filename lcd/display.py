@@ -79,10 +79,13 @@ class Display:
         self._last_image: Image.Image | None = None
         self._stopped = False
         self.metrics = LcdMetrics(registry, self.is_up)
+        self._clock = clock or SystemClock()
+        #: What the readings pages are drawn from (None in messages mode).
+        self.readings = readings
         self.screen = Screen(
             settings.lcd_mode,
             settings.lcd_page_seconds,
-            clock or SystemClock(),
+            self._clock,
             readings,
             self._startup_image,
         )
@@ -152,7 +155,8 @@ class Display:
         """
         if self._unavailable() is not None or self._driver is None:
             return False
-        if self._page_failed_at is not None and time.monotonic() - self._page_failed_at < REOPEN_INTERVAL:
+        failed_at = self._page_failed_at
+        if failed_at is not None and self._clock.monotonic() - failed_at < REOPEN_INTERVAL:
             return False  # the panel failed lately: no error line per reading
         plan = self.screen.plan()
         if plan is None:
@@ -170,7 +174,7 @@ class Display:
         try:
             self._draw(plan.image)
         except DisplayUnavailable:
-            self._page_failed_at = time.monotonic()
+            self._page_failed_at = self._clock.monotonic()
             return False
         self._page_failed_at = None
         self.screen.drawn(plan)
