@@ -19,7 +19,7 @@ from clocks import Clock
 from lcd.pages import CHART_POINTS, Page, chart_keys, pages_for
 from outputs.base import Output, OutputContext
 from outputs.latest import LatestStore, SensorView
-from records import Reading, StatusChange
+from records import LOCAL_SOURCE, Reading, StatusChange
 from retrievers.config import Sensor
 
 # The field whose rise is a tap (the LTR559's proximity count).
@@ -56,6 +56,8 @@ class LcdReadings(Output):
         self.changed = threading.Event()
 
     def handle_reading(self, reading: Reading) -> None:
+        if reading.source != LOCAL_SOURCE:
+            return  # the pages are this board's sensors, and a tap is a hand over this board
         self.store.put_reading(reading)
         with self._lock:
             for key, value in reading.values.items():
@@ -71,6 +73,8 @@ class LcdReadings(Output):
         self.changed.set()
 
     def handle_status(self, change: StatusChange) -> None:
+        if change.source != LOCAL_SOURCE:
+            return
         self.store.put_status(change)
         self.changed.set()
 

@@ -16,6 +16,7 @@ and look at them before committing.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -353,6 +354,11 @@ def test_a_hand_held_over_the_sensor_is_one_tap(polled):
         output.handle_reading(reading("ltr559", proximity=proximity, at=polled.clock))
         counts.append(output.taps)
     assert counts == [0, 1, 1, 1, 1, 2, 2]
+    # A hand over another board (a remote node's reading) is not a tap here.
+    remote = dataclasses.replace(reading("ltr559", proximity=2000, at=polled.clock), source="node-kitchen")
+    output.handle_reading(reading("ltr559", proximity=3, at=polled.clock))
+    output.handle_reading(remote)
+    assert output.taps == 2
 
 
 def test_the_room_estimate_stands_in_for_the_cpu_warmed_value(polled):
