@@ -108,11 +108,7 @@ class Screen:
             held = now < self._held_until - TIME_SLACK
             if self._held_by == "message" and held:
                 return None
-            if (
-                self._held_by == "startup"
-                and now < self._held_until
-                and not (tapped and self.mode == READINGS)
-            ):
+            if self._held_by == "startup" and held and not (tapped and self.mode == READINGS):
                 return None
             if self.mode == MESSAGES:
                 if self._held_by != "message":

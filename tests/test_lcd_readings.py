@@ -221,6 +221,24 @@ def test_a_sensor_with_no_reading_shows_a_dash_not_zero(polled):
     assert differing_pixels(panel(polled), expected) == 0
 
 
+def test_a_panel_that_fails_is_left_alone_a_while_then_shows_the_pages_again(polled):
+    leave_startup_screen(polled)
+    polled.board.faults.set("st7735", "ioerror")
+    polled.clock.advance(PAGE_SECONDS)
+    assert not refresh(polled)  # the write failed: no crash, no frame
+    assert polled.registry.get_sample_value("enviro_lcd_up") == 0
+    polled.board.faults.clear("st7735")
+    polled.clock.advance(1)
+    assert not refresh(polled)  # not tried again at once: one error line, not one per reading
+    polled.clock.advance(10)
+    assert refresh(polled)
+    assert polled.registry.get_sample_value("enviro_lcd_up") == 1
+    # The timer went on meanwhile: the third page (the BMP280, never polled here).
+    assert screen(polled).page == 2
+    expected = expected_page("Temperature bmp280", "temperature_celsius", [], 3, note="starting", value=None)
+    assert differing_pixels(panel(polled), expected) == 0
+
+
 # -- messages and the readings ---------------------------------------------------
 
 
