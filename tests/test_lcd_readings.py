@@ -17,6 +17,7 @@ and look at them before committing.
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 import os
 import time
@@ -116,6 +117,17 @@ def test_the_start_up_screen_stays_one_page_interval_then_the_first_page_shows(p
     assert refresh(polled)
     expected = expected_page("Temperature bme280", "temperature_compensated_celsius", values, 1)
     assert differing_pixels(panel(polled), expected) == 0
+
+
+def test_get_answers_the_page_the_screen_shows(polled):
+    leave_startup_screen(polled)
+    values = poll_recording(polled, 2)
+    assert refresh(polled)
+    answer = polled.client.get("/api/lcd")
+    assert answer.mimetype == "image/png"
+    shown = Image.open(io.BytesIO(answer.data)).convert("RGB")
+    expected = expected_page("Temperature bme280", "temperature_compensated_celsius", values, 1)
+    assert differing_pixels(shown, expected) == 0
 
 
 def test_the_chart_follows_each_new_reading(polled):
