@@ -20,6 +20,7 @@ from lcd.display import Display
 from outputs.base import Output, OutputContext
 from outputs.hub import OutputHub
 from outputs.latest import LatestReadings, LatestStore
+from outputs.lcd_readings import LcdReadings
 from outputs.registry import build_outputs
 from retrievers.config import GroupConfig, build_groups
 from settings import Settings
@@ -79,7 +80,8 @@ class Service:
             room_reference=settings.room_reference,
         )
         self._sensors = sensors
-        self.display = Display(settings, registry)
+        lcd_readings = next((o for o in built if isinstance(o, LcdReadings)), None)
+        self.display = Display(settings, registry, self.clock, lcd_readings)
         self._lock = threading.Lock()
         self._started = False
 

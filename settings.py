@@ -330,6 +330,25 @@ SETTINGS: tuple[Setting, ...] = (
         "`off` leaves the LCD alone (no start-up screen, POST /api/lcd answers 503)",
     ),
     Setting(
+        "lcd_mode",
+        "readings",
+        _choice("readings", "messages"),
+        "what the LCD shows between posted messages: `readings` (pages of readings with a chart) "
+        "or `messages` (the start-up screen and posted messages only)",
+    ),
+    Setting(
+        "lcd_page_seconds",
+        "10",
+        _seconds(2, 3600),
+        "seconds each readings page is shown before the next (a tap on the proximity sensor turns it sooner)",
+    ),
+    Setting(
+        "lcd_tap_proximity",
+        "1000",
+        _integer(1, 2047),
+        "LTR559 proximity count (0-2047) a hand over the sensor must rise past to turn the readings page",
+    ),
+    Setting(
         "mqtt_url",
         "",
         _broker_url,
@@ -448,6 +467,9 @@ class Settings:
     history_days: float
     history_max_mb: float
     lcd: str
+    lcd_mode: str
+    lcd_page_seconds: float
+    lcd_tap_proximity: int
     mqtt_url: str | None
     mqtt_prefix: str
     mqtt_ca: str | None

@@ -1,7 +1,10 @@
 """``/api/lcd``: post a message to the LCD, or see what it shows.
 
-``POST`` takes JSON ``{"message": "...", "color": "...", "background": "..."}``
-or a ``text/plain`` body (the message itself). curl's default form type is
+``POST`` takes JSON ``{"message": "...", "color": "...", "background": "...",
+"duration_seconds": 60}`` or a ``text/plain`` body (the message itself). With
+``duration_seconds`` the message gives the screen back after that long (to
+the readings, or the start-up screen in ENVIRO_LCD_MODE=messages); without,
+it stays until the next message. curl's default form type is
 read as JSON too, so ``curl -d '{"message": "hi"}'`` works as people expect.
 ``GET`` answers the current frame as PNG.
 """
@@ -33,7 +36,12 @@ MAX_MESSAGE_CHARACTERS = 1000
 # more, which no client reading the schema would expect to work.
 COLOUR_NAMES = frozenset(ImageColor.colormap)
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
-FIELDS = ("message", "color", "background")
+FIELDS = ("message", "color", "background", "duration_seconds")
+# How long a message may hold the screen before the readings come back: at
+# least a second (a frame takes ~50 ms to draw), at most a day; for longer,
+# leave duration_seconds out and the message stays until the next.
+MIN_DURATION_SECONDS = 1
+MAX_DURATION_SECONDS = 86400
 FORM_TYPE = "application/x-www-form-urlencoded"  # what curl -d sends by default
 ACCEPTED = 'send JSON like {"message": "hi"} (Content-Type: application/json) or text/plain'
 
@@ -105,8 +113,23 @@ def _color(fields: dict, name: str, default: tuple[int, int, int]) -> tuple[int,
     return ImageColor.getrgb(value)[:3]
 
 
-def read_message(req: Request) -> tuple[str, Style]:
-    """The message and its colours from a request; raises Rejected."""
+def _duration(fields: dict) -> float | None:
+    value = fields.get("duration_seconds")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Rejected(400, f"duration_seconds must be a number of seconds, not {_kind(value)}")
+    # Also refuses NaN and Infinity, which Python's JSON parser lets through.
+    if not MIN_DURATION_SECONDS <= value <= MAX_DURATION_SECONDS:
+        raise Rejected(
+            400,
+            f"duration_seconds must be from {MIN_DURATION_SECONDS} to {MAX_DURATION_SECONDS}, got {value!r:.40}",
+        )
+    return float(value)
+
+
+def read_message(req: Request) -> tuple[str, Style, float | None]:
+    """The message, its colours and how long it stays, from a request; raises Rejected."""
     if req.mimetype != "text/plain" and not req.is_json and req.mimetype != FORM_TYPE:
         kind = req.mimetype or "no Content-Type"
         raise Rejected(415, f"{kind} is not accepted; {ACCEPTED}")
@@ -127,7 +150,7 @@ def read_message(req: Request) -> tuple[str, Style]:
         raise Rejected(400, "the message is empty: it has nothing to show")
     defaults = Style()
     style = Style(_color(fields, "color", defaults.color), _color(fields, "background", defaults.background))
-    return message, style
+    return message, style, _duration(fields)
 
 
 @blueprint.post("")
@@ -135,7 +158,9 @@ def post_message():
     """Draw a message on the LCD; the answer says what was drawn.
 
     The text is drawn at the largest size that fits 160x80 pixels; past what
-    fits at the smallest size the last line ends in "…".
+    fits at the smallest size the last line ends in "…". With
+    `duration_seconds` the readings (or the start-up screen) come back after
+    that long; without, the message stays until the next one.
     ---
     tags: [lcd]
     security: [{}, {apiToken: []}]
@@ -154,14 +179,17 @@ def post_message():
     if denied is not None:
         return denied
     try:
-        message, style = read_message(request)
+        message, style, duration = read_message(request)
     except Rejected as err:
         return error_response(err.status, str(err))
     try:
-        rendering = service.display.show(message, style)
+        rendering = service.display.show(message, style, duration)
     except DisplayUnavailable as err:
         return error_response(503, str(err))
-    return jsonify({"result": rendering.summary()})
+    summary = rendering.summary()
+    if duration is not None:
+        summary["duration_seconds"] = duration
+    return jsonify({"result": summary})
 
 
 @blueprint.get("")

@@ -27,7 +27,13 @@ from flask import Flask, request
 from swagger_ui_bundle import swagger_ui_path
 
 from api.history_schemas import HISTORY_RESPONSES, HISTORY_SCHEMAS, history_parameters
-from api.lcd import COLOUR_NAMES, HEX_COLOUR, MAX_MESSAGE_CHARACTERS
+from api.lcd import (
+    COLOUR_NAMES,
+    HEX_COLOUR,
+    MAX_DURATION_SECONDS,
+    MAX_MESSAGE_CHARACTERS,
+    MIN_DURATION_SECONDS,
+)
 from api.sensor_schemas import (
     json_object,
     json_response,
@@ -176,6 +182,14 @@ LCD_SCHEMAS = {
             },
             "color": _colour("white"),
             "background": _colour("black"),
+            "duration_seconds": {
+                "type": "number",
+                "nullable": True,
+                "minimum": MIN_DURATION_SECONDS,
+                "maximum": MAX_DURATION_SECONDS,
+                "description": "Seconds the message stays; then the readings come back (or the start-up "
+                "screen, with ENVIRO_LCD_MODE=messages). Left out or null: it stays until the next message.",
+            },
         },
         ["message"],
     ),
@@ -198,6 +212,10 @@ LCD_SCHEMAS = {
                     "minimum": 0,
                     "description": "Characters no font has, drawn as U+FFFD.",
                 },
+                "duration_seconds": {
+                    "type": "number",
+                    "description": "Seconds the message stays, as asked; absent: until the next message.",
+                },
             },
             ["lines", "font", "font_size", "truncated", "replaced_characters"],
         )
@@ -216,6 +234,10 @@ LCD_REQUEST = {
                 "coloured": {
                     "summary": "With colours",
                     "value": {"message": "Alert", "color": "red", "background": "#ffff00"},
+                },
+                "for a while": {
+                    "summary": "For a minute, then the readings again",
+                    "value": {"message": "Pizza in 10 min", "duration_seconds": 60},
                 },
             },
         },

@@ -6,6 +6,10 @@ the panel holds one lock; a request that cannot have it within
 ``LOCK_TIMEOUT`` seconds is refused rather than kept waiting. A panel that
 cannot be opened or written leaves the service running: the LCD routes
 answer 503 with the reason.
+
+Between messages the LCD's own thread shows what ``lcd.screen`` decides:
+pages of readings (ENVIRO_LCD_MODE=readings) or the start-up screen. A
+request only ever draws the message it posts.
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ from typing import Any
 from PIL import Image
 from prometheus_client import CollectorRegistry
 
+from clocks import Clock, SystemClock
 from lcd.metrics import LcdMetrics
 from lcd.render import Rendering, Style, render
+from lcd.screen import Plan, Screen
 from lcd.startup import startup_message
+from outputs.lcd_readings import LcdReadings
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,10 @@ STOP_TIMEOUT = 5.0
 # A panel that could not be opened is tried again when someone draws, but
 # not more often than this: each attempt costs the driver's ~1 s set-up.
 REOPEN_INTERVAL = 10.0
+# Longest the LCD's thread sleeps between looks at the screen (real time): a
+# page's timer and a message's duration end at most this late. New readings
+# and taps wake it sooner.
+REFRESH_SECONDS = 1.0
 
 
 class DisplayUnavailable(Exception):
@@ -50,7 +61,13 @@ def _describe(err: BaseException) -> str:
 class Display:
     """The LCD of one service: start-up screen, posted messages, backlight off at stop."""
 
-    def __init__(self, settings: Any, registry: CollectorRegistry) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        registry: CollectorRegistry,
+        clock: Clock | None = None,
+        readings: LcdReadings | None = None,
+    ) -> None:
         self.enabled = settings.lcd == "on"
         self._listen = (settings.host, settings.port)
         self._lock = threading.Lock()  # held for every use of the panel
@@ -62,6 +79,19 @@ class Display:
         self._last_image: Image.Image | None = None
         self._stopped = False
         self.metrics = LcdMetrics(registry, self.is_up)
+        self._clock = clock or SystemClock()
+        #: What the readings pages are drawn from (None in messages mode).
+        self.readings = readings
+        self.screen = Screen(
+            settings.lcd_mode,
+            settings.lcd_page_seconds,
+            self._clock,
+            readings,
+            self._startup_image,
+        )
+        self._wake = readings.changed if readings is not None else threading.Event()
+        self._refresher: threading.Thread | None = None
+        self._page_failed_at: float | None = None
 
     def is_up(self) -> bool:
         """True when the panel is open and its last write succeeded."""
@@ -83,8 +113,12 @@ class Display:
             return "unavailable", self._problem or "the LCD is still starting"
         return None
 
-    def start(self, board: Any) -> None:
-        """Open the board's panel in the background and show the start-up screen."""
+    def start(self, board: Any, refresh: bool = True) -> None:
+        """Open the board's panel in the background and show the start-up screen.
+
+        ``refresh`` starts the LCD's thread, which shows the readings between
+        messages; without it (tests) ``refresh()`` is called by hand.
+        """
         if not self.enabled:
             log.info("LCD left alone (ENVIRO_LCD=off)")
             return
@@ -92,6 +126,60 @@ class Display:
             return
         self._board = board
         self._start_opener()
+        if refresh:
+            self._refresher = threading.Thread(target=self._refresh_loop, name="lcd-screen", daemon=True)
+            self._refresher.start()
+
+    def _startup_image(self) -> Image.Image:
+        # The address is looked up now: at boot the network may come up late.
+        return render(startup_message(*self._listen)).image
+
+    def _refresh_loop(self) -> None:
+        while not self._stopped:
+            self._wake.wait(REFRESH_SECONDS)
+            self._wake.clear()
+            if self._stopped:
+                return
+            try:
+                self.refresh()
+            except Exception:
+                # The screen is a nicety: a bug in drawing a page must not
+                # end the thread, and a message can still be posted.
+                log.exception("the LCD's readings could not be drawn")
+
+    def refresh(self) -> bool:
+        """Draw what the screen should show now, if it changed; True when a frame was sent.
+
+        Runs on the LCD's thread (never in a request). A page planned while
+        a message arrived is dropped: the message wins.
+        """
+        if self._unavailable() is not None or self._driver is None:
+            return False
+        failed_at = self._page_failed_at
+        if failed_at is not None and self._clock.monotonic() - failed_at < REOPEN_INTERVAL:
+            return False  # the panel failed lately: no error line per reading
+        plan = self.screen.plan()
+        if plan is None:
+            return False
+        if not self._lock.acquire(timeout=LOCK_TIMEOUT):
+            return False  # a message is being drawn; the next look will see it
+        try:
+            return self._draw_plan(plan)
+        finally:
+            self._lock.release()
+
+    def _draw_plan(self, plan: Plan) -> bool:
+        if self._unavailable(locked=True) is not None or plan.version != self.screen.version:
+            return False
+        try:
+            self._draw(plan.image)
+        except DisplayUnavailable:
+            self._page_failed_at = self._clock.monotonic()
+            return False
+        self._page_failed_at = None
+        self.screen.drawn(plan)
+        self.metrics.pages.inc()
+        return True
 
     def _start_opener(self) -> None:
         self._opened_at = time.monotonic()
@@ -142,8 +230,8 @@ class Display:
             self._driver = driver
             log.info("LCD open")
             try:
-                # The address is looked up now: at boot the network may come up late.
-                self._draw(render(startup_message(*self._listen)).image)
+                self._draw(self._startup_image())
+                self.screen.startup_shown()
             except DisplayUnavailable as err:
                 log.error("start-up screen not shown: %s", err)
 
@@ -170,8 +258,12 @@ class Display:
             self.metrics.errors.labels("busy").inc()
             raise DisplayUnavailable(f"the LCD is busy; try again (waited {LOCK_TIMEOUT:g} s)", "busy")
 
-    def show(self, message: str, style: Style | None = None) -> Rendering:
-        """Draw ``message`` and tell what was drawn; raises DisplayUnavailable."""
+    def show(self, message: str, style: Style | None = None, duration: float | None = None) -> Rendering:
+        """Draw ``message`` and tell what was drawn; raises DisplayUnavailable.
+
+        After ``duration`` seconds the screen goes back to the readings (or
+        the start-up screen); without one the message stays until the next.
+        """
         self._reopen_if_it_failed()
         self._refuse_unless_available()
         rendering = render(message, style or Style())  # pure: no need to hold the panel meanwhile
@@ -183,6 +275,7 @@ class Display:
             except DisplayUnavailable as err:
                 self.metrics.errors.labels(err.reason).inc()
                 raise
+            self.screen.message_shown(duration)
         finally:
             self._lock.release()
         self.metrics.messages.inc()
@@ -215,6 +308,10 @@ class Display:
         """Switch the backlight off (the panel keeps its last frame, unlit)."""
         if self._opener is not None:
             self._opener.join(STOP_TIMEOUT)
+        if self._refresher is not None:
+            self._stopped = True  # the thread draws nothing more
+            self._wake.set()
+            self._refresher.join(STOP_TIMEOUT)
         if not self._lock.acquire(timeout=STOP_TIMEOUT):
             log.error("LCD still busy at stop; backlight left on")
             return

@@ -30,6 +30,11 @@ class LcdMetrics:
             ["reason"],
             registry=registry,
         )
+        self.pages = Counter(
+            "enviro_lcd_pages",
+            "Readings pages drawn on the LCD between messages (a new page, or new values on the one shown).",
+            registry=registry,
+        )
         for reason in ERROR_REASONS:
             self.errors.labels(reason)  # every reason reads 0 before its first error
         up = Gauge(

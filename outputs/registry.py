@@ -18,6 +18,7 @@ BUILTIN_OUTPUTS = (
     "outputs.files",
     "outputs.influx",
     "outputs.sensor_community",
+    "outputs.lcd_readings",
 )
 
 
