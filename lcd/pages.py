@@ -60,6 +60,7 @@ QUANTITIES = (
     Quantity("oxidising_ohms", "Oxidising gas", "kΩ", scale=0.001, decimals=1, min_span=2.0),
     Quantity("reducing_ohms", "Reducing gas", "kΩ", scale=0.001, min_span=20.0),
     Quantity("nh3_ohms", "NH3 gas", "kΩ", scale=0.001, min_span=10.0),
+    Quantity("sound_level_dbfs", "Sound", "dBFS", decimals=1, min_span=10.0),
 )
 
 

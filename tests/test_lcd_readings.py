@@ -49,6 +49,8 @@ NOTO = (fonts.noto_sans(),)
 QUANTITY = {quantity.key: quantity for quantity in QUANTITIES}
 PAGE_SECONDS = 10.0
 TAP = 500
+# Pages of the board's sensors in a PolledApp: the table's 14 quantities and the microphone's sound level.
+LIVE_PAGES = 15
 
 
 @pytest.fixture
@@ -95,7 +97,7 @@ def poll_recording(polled, times: int) -> list[float]:
 
 def expected_page(title, key, values, number, note=None, value="last"):
     latest = values[-1] if value == "last" else value
-    return render_page(PageContent(title, QUANTITY[key], latest, tuple(values), note, (number, 14)))
+    return render_page(PageContent(title, QUANTITY[key], latest, tuple(values), note, (number, LIVE_PAGES)))
 
 
 def leave_startup_screen(polled):
@@ -155,10 +157,10 @@ def test_the_pages_turn_on_the_timer(polled):
     assert aht10 is None  # the I2C group was never polled: nothing to show, not a 0
     expected = expected_page("Temperature aht10", "temperature_celsius", [], 2, note="starting", value=None)
     assert differing_pixels(panel(polled), expected) == 0
-    for page in range(2, 16):
+    for page in range(2, LIVE_PAGES + 2):
         polled.clock.advance(PAGE_SECONDS)
         refresh(polled)
-        assert screen(polled).page == page % 14  # after the last, the first again
+        assert screen(polled).page == page % LIVE_PAGES  # after the last, the first again
 
 
 def wave_peak(polled, threshold: int) -> float:
@@ -227,7 +229,12 @@ def test_a_sensor_with_no_reading_shows_a_dash_not_zero(polled):
     assert 0 < columns.max() - columns.min() < 12  # a short dash, no digits
     expected = render_page(
         PageContent(
-            "PM2.5", QUANTITY["pm2_5_atmospheric_micrograms_per_cubic_meter"], None, (), "starting", (10, 14)
+            "PM2.5",
+            QUANTITY["pm2_5_atmospheric_micrograms_per_cubic_meter"],
+            None,
+            (),
+            "starting",
+            (10, LIVE_PAGES),
         )
     )
     assert differing_pixels(panel(polled), expected) == 0
