@@ -26,6 +26,10 @@ UNITS = {
     "enviro_particulate_matter_micrograms_per_cubic_meter": "conμgm3",
     "enviro_sensor_read_duration_seconds": "s",
     "enviro_carbon_dioxide_ppm": "ppm",
+    # Plain numbers: a ratio of resistances, the EPA's index.
+    "enviro_gas_resistance_ratio": "none",
+    "enviro_air_quality_index": "none",
+    "enviro_air_quality_subindex": "none",
 }
 SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}")
 INSTANCE_MATCHER = 'instance=~"$instance"'
