@@ -84,6 +84,8 @@ class GasBaseline:
         self._medians: dict[str, dict[int, float]] = {channel: {} for channel in channels}
         self._hour: int | None = None
         self._samples: dict[str, list[float]] = {channel: [] for channel in channels}
+        #: R0 by channel, worked out once per hour rather than on every read.
+        self._baselines: dict[str, float | None] = {}
         self._load()
 
     # -- learning ------------------------------------------------------------
@@ -117,14 +119,15 @@ class GasBaseline:
         for medians in self._medians.values():
             for hour in [h for h in medians if h < first_hour]:
                 del medians[hour]
+        self._baselines.clear()
 
     def baseline(self, channel: str) -> float | None:
         """R0 in ohms, or None while still learning."""
-        medians = self._medians[channel]
-        if len(medians) < self.min_hours:
-            return None
-        pick = max if CLEAN_SIDE[channel] == "high" else min
-        return pick(medians.values())
+        if channel not in self._baselines:
+            medians = self._medians[channel]
+            pick = max if CLEAN_SIDE[channel] == "high" else min
+            self._baselines[channel] = pick(medians.values()) if len(medians) >= self.min_hours else None
+        return self._baselines[channel]
 
     def _ratios(self, values: Mapping[str, float]) -> Derived:
         ratios: dict[str, float] = {}
@@ -173,6 +176,7 @@ class GasBaseline:
             self._state.load_failed("a median that is not a positive number")
             return
         self._medians = loaded
+        self._baselines.clear()
 
 
 def from_settings(sensor: Sensor, settings: Settings, clock: Clock) -> GasBaseline:

@@ -15,8 +15,9 @@ from retrievers import aqi
 
 
 def test_the_tads_worked_example_pm2_5_of_35_9_is_an_aqi_of_102():
-    # TAD, "Using the table and the equation": 24-hour PM2.5 of 35.9 ug/m3
-    # lies in 35.5-55.4 -> 101-150: (150-101)/(55.4-35.5) * (35.9-35.5) + 101 = 101.98 -> 102.
+    # The TAD's worked example since the 2012 table (the 2024 revision kept
+    # the 35.5-55.4 row): 24-hour PM2.5 of 35.9 ug/m3 lies in 35.5-55.4 ->
+    # 101-150: (150-101)/(55.4-35.5) * (35.9-35.5) + 101 = 101.98 -> 102.
     assert aqi.index(35.9, aqi.PM2_5) == 102
     assert aqi.category_name(102) == "Unhealthy for Sensitive Groups"
 
