@@ -25,7 +25,7 @@ from records import LOCAL_SOURCE, Event, Reading, StatusChange
 from retrievers.base import SensorReader, WarmingUp, validate
 from retrievers.calibration import ROOM_FIELDS, Calibration, calibrate, with_room_reference
 from retrievers.config import GroupConfig, Sensor
-from retrievers.derivation import Derivation
+from retrievers.derivation import Derivation, Derived
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,8 @@ class SensorState:
     announced: tuple[str, bool, str | None] | None = None
     #: Derives values from the sensor's history (retrievers.derivation), if its kind has one.
     derivation: Derivation | None = None
+    #: The derivation raised (logged once; the reading goes out without its values).
+    derivation_failed: bool = False
 
 
 class Collector:
@@ -184,7 +186,10 @@ class Collector:
                 log.warning("%s: close failed: %s", state.sensor.name, err)
             if state.derivation is not None:
                 # What it learned is saved (retrievers.saved_state), once.
-                state.derivation.close()
+                try:
+                    state.derivation.close()
+                except Exception as err:
+                    log.warning("%s: saving what was learned failed: %s", state.sensor.name, err)
                 state.derivation = None
 
     def wait_idle(self, sensor: str, timeout: float) -> bool:
@@ -296,7 +301,7 @@ class Collector:
         notes: dict[str, str] = {}
         if not rejections and state.derivation is not None:
             # Only a valid read is learned from; what it yields is checked too.
-            derived = state.derivation.derive(values, self._clock.now())
+            derived = self._derived(state, values)
             values = {**values, **derived.values}
             notes = dict(derived.notes)
             rejections = validate(state.sensor.fields, values)
@@ -346,6 +351,19 @@ class Collector:
         if self._room_reference is not None and any(f.key in ROOM_FIELDS for f in state.sensor.fields):
             values = with_room_reference(values, self._fresh_values(self._room_reference))
         return calibrate(values, self._calibration.get(state.sensor.name))
+
+    def _derived(self, state: SensorState, values: dict[str, float]) -> Derived:
+        """What the sensor's derivation adds; a failing derivation costs its values, not the reading."""
+        assert state.derivation is not None
+        try:
+            return state.derivation.derive(values, self._clock.now())
+        except Exception:
+            if not state.derivation_failed:
+                log.exception(
+                    "%s: deriving values failed (the reading goes out without them)", state.sensor.name
+                )
+            state.derivation_failed = True
+            return Derived({})
 
     def _fresh_values(self, name: str) -> Any:
         """Sensor ``name``'s latest reading's values while they are current, else None."""

@@ -1,9 +1,10 @@
 """SGX MICS6814 gas sensor, read through a TI ADS1015 ADC at 0x49 on bus 1 (gas group).
 
 The MICS6814 (datasheet 1143 rev 8) has three metal-oxide sensing elements
-whose resistance changes with their target gases: oxidising (NO2, which
-raises it), reducing (CO, which lowers it) and NH3 (lowers it). On the Enviro+ each forms a divider with 56 kOhm on a 3.3 V
-rail, read on ADS1015 channels 0, 1 and 2, so R = V * 56000 / (3.3 - V). The
+whose resistance changes with their target gases: oxidising (NO2 raises
+it), reducing (CO lowers it) and NH3 (lowers it). On the Enviro+ each forms
+a divider with 56 kOhm on a 3.3 V rail, read on ADS1015 channels 0, 1 and
+2, so R = V * 56000 / (3.3 - V). The
 heater (GPIO 24) must run for minutes before the resistances mean anything:
 until ``warmup_seconds`` have passed the group reports "warming up".
 Each channel's ratio to its learned clean-air resistance, Rs/R0, is derived

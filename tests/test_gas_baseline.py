@@ -212,3 +212,23 @@ def test_the_ratios_through_the_app_on_the_virtual_board(tmp_path):
         assert set(values) >= {f"{channel}_ratio" for channel in CHANNELS}
     finally:
         again.close()
+
+
+def test_a_failing_derivation_costs_its_values_not_the_reading(monkeypatch, caplog):
+    def broken(self, values, at):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(GasBaseline, "derive", broken)
+    polled = PolledApp()
+    try:
+        with caplog.at_level(logging.ERROR, logger="collector"):
+            polled.poll("gas")
+            polled.poll("gas")
+        body = polled.client.get("/api/sensors/gas").get_json()["result"]["sensors"]["mics6814"]
+        assert body["status"] == "ok"
+        assert set(body["values"]) == {"oxidising_ohms", "reducing_ohms", "nh3_ohms"}
+        assert [r.getMessage() for r in caplog.records] == [
+            "mics6814: deriving values failed (the reading goes out without them)"
+        ]
+    finally:
+        polled.close()
