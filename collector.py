@@ -25,6 +25,7 @@ from records import LOCAL_SOURCE, Event, Reading, StatusChange
 from retrievers.base import SensorReader, WarmingUp, validate
 from retrievers.calibration import ROOM_FIELDS, Calibration, calibrate, with_room_reference
 from retrievers.config import GroupConfig, Sensor
+from retrievers.derivation import Derivation, Derived
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,10 @@ class SensorState:
     resting: bool = False
     #: What the outputs were last told: (status, up, reason).
     announced: tuple[str, bool, str | None] | None = None
+    #: Derives values from the sensor's history (retrievers.derivation), if its kind has one.
+    derivation: Derivation | None = None
+    #: The derivation raised (logged once; the reading goes out without its values).
+    derivation_failed: bool = False
 
 
 class Collector:
@@ -130,6 +135,7 @@ class Collector:
         clock: Clock | None = None,
         calibration: Calibration | None = None,
         room_reference: str | None = None,
+        derivations: dict[str, Derivation] | None = None,
     ) -> None:
         self.board = board
         self._calibration = calibration or {}
@@ -148,6 +154,9 @@ class Collector:
             if group.enabled
             for sensor in group.sensors
         }
+        for name, derivation in (derivations or {}).items():
+            if name in self._states:
+                self._states[name].derivation = derivation
         for state in self._states.values():
             health.track(state.sensor.name, state.sensor.kind.error_reasons)
 
@@ -175,6 +184,13 @@ class Collector:
                 state.reader.close()
             except (Exception, SystemExit) as err:
                 log.warning("%s: close failed: %s", state.sensor.name, err)
+            if state.derivation is not None:
+                # What it learned is saved (retrievers.saved_state), once.
+                try:
+                    state.derivation.close()
+                except Exception as err:
+                    log.warning("%s: saving what was learned failed: %s", state.sensor.name, err)
+                state.derivation = None
 
     def wait_idle(self, sensor: str, timeout: float) -> bool:
         """Wait until ``sensor`` has no driver call in flight (tests, shutdown)."""
@@ -282,6 +298,13 @@ class Collector:
         duration = self._clock.monotonic() - started
         values, calibrated = self._derive(state, values)
         rejections = validate(state.sensor.fields, values)
+        notes: dict[str, str] = {}
+        if not rejections and state.derivation is not None:
+            # Only a valid read is learned from; what it yields is checked too.
+            derived = self._derived(state, values)
+            values = {**values, **derived.values}
+            notes = dict(derived.notes)
+            rejections = validate(state.sensor.fields, values)
         if rejections:
             for rejection in rejections:
                 self._health.rejected(name, rejection.field, rejection.reason)
@@ -303,6 +326,7 @@ class Collector:
             monotonic=self._clock.monotonic(),
             duration=duration,
             calibrated=calibrated,
+            notes=types.MappingProxyType(notes),
         )
         with self._lock:
             recovered = state.last_error is not None and not state.up
@@ -327,6 +351,19 @@ class Collector:
         if self._room_reference is not None and any(f.key in ROOM_FIELDS for f in state.sensor.fields):
             values = with_room_reference(values, self._fresh_values(self._room_reference))
         return calibrate(values, self._calibration.get(state.sensor.name))
+
+    def _derived(self, state: SensorState, values: dict[str, float]) -> Derived:
+        """What the sensor's derivation adds; a failing derivation costs its values, not the reading."""
+        assert state.derivation is not None
+        try:
+            return state.derivation.derive(values, self._clock.now())
+        except Exception:
+            if not state.derivation_failed:
+                log.exception(
+                    "%s: deriving values failed (the reading goes out without them)", state.sensor.name
+                )
+            state.derivation_failed = True
+            return Derived({})
 
     def _fresh_values(self, name: str) -> Any:
         """Sensor ``name``'s latest reading's values while they are current, else None."""

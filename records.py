@@ -34,6 +34,9 @@ class Reading:
     duration: float
     #: Keys of the values that ENVIRO_CALIBRATION adjusted.
     calibrated: tuple[str, ...] = ()
+    #: Words about derived values, by field key (retrievers.derivation): why
+    #: one is absent, or what a coded one means.
+    notes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -69,6 +69,11 @@ class Service:
         #: The cache the JSON routes answer from.
         self.latest: LatestStore = next(o for o in built if isinstance(o, LatestReadings)).store
         readers = {name: sensor.kind.reader(sensor, settings, self.clock) for name, sensor in sensors.items()}
+        derivations = {
+            name: sensor.kind.derivation(sensor, settings, self.clock)
+            for name, sensor in sensors.items()
+            if sensor.kind.derivation is not None
+        }
         self.collector = Collector(
             board,
             self.groups,
@@ -78,6 +83,7 @@ class Service:
             self.clock,
             calibration=settings.calibration,
             room_reference=settings.room_reference,
+            derivations=derivations,
         )
         self._sensors = sensors
         lcd_readings = next((o for o in built if isinstance(o, LcdReadings)), None)

@@ -280,6 +280,13 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds after the gas heater switches on during which readings are reported as warming up",
     ),
     Setting(
+        "gas_baseline_days",
+        "7",
+        _number(1, 60),
+        "days of hourly medians the MICS6814's clean-air baseline (R0 of `*_ratio`) is taken from; "
+        "ratios appear after 24 hours of learning (kept in `ENVIRO_DATA_DIR`)",
+    ),
+    Setting(
         "temperature_factor",
         "2.25",
         _number(0.5, 100),
@@ -379,8 +386,9 @@ SETTINGS: tuple[Setting, ...] = (
         "data_dir",
         "",
         _optional_directory,
-        "directory for data kept across restarts: the history database (`history.sqlite3`) and the "
-        "InfluxDB outage buffer; empty for no history and an in-memory buffer. `scripts/run` sets `data/` "
+        "directory for data kept across restarts: the history database (`history.sqlite3`), the "
+        "InfluxDB outage buffer, the gas baseline and the air quality index's hours "
+        "(`gas-baseline-<sensor>.json`, `air-quality-<sensor>.json`); empty for no history and an in-memory buffer. `scripts/run` sets `data/` "
         "in the checkout; the systemd unit and the container `/var/lib/enviro-sensor`",
     ),
     Setting(
@@ -457,6 +465,8 @@ class Settings:
     groups: tuple[str, ...]
     read_timeout: float
     gas_warmup: float
+    #: Days of hourly medians the gas baseline is learned from (retrievers.gas_baseline).
+    gas_baseline_days: float
     temperature_factor: float
     #: Adjustments by sensor name and field key (``ENVIRO_CALIBRATION``).
     calibration: Calibration

@@ -110,6 +110,14 @@ def _sensor_properties(reader: Sensor) -> dict[str, Any]:
             "description": "Keys of the values ENVIRO_CALIBRATION corrected (shown as corrected); "
             "absent when none were.",
         },
+        "notes": {
+            "type": "object",
+            "properties": {field.key: {"type": "string"} for field in reader.fields if field.optional},
+            "additionalProperties": False,
+            "description": "Words about derived values, by key: why an optional one is absent (a gas "
+            "baseline still being learned, too few hours for the NowCast), or what a coded one means "
+            "(the AQI category's name, the pollutant that sets the AQI); absent when there are none.",
+        },
         "reason": {"type": "string", "description": "Why the sensor is not ok, or its last error."},
     }
 

@@ -45,6 +45,8 @@ def sensor_body(sensor: SensorView) -> dict:
         )
         if sensor.calibrated:
             body["calibrated"] = list(sensor.calibrated)
+        if sensor.notes:
+            body["notes"] = dict(sensor.notes)
     if sensor.reason:
         body["reason"] = sensor.reason
     return body

@@ -57,6 +57,7 @@ QUANTITIES = (
     Quantity("pm1_0_atmospheric_micrograms_per_cubic_meter", "PM1", "µg/m³", min_span=5.0),
     Quantity("pm2_5_atmospheric_micrograms_per_cubic_meter", "PM2.5", "µg/m³", min_span=5.0),
     Quantity("pm10_atmospheric_micrograms_per_cubic_meter", "PM10", "µg/m³", min_span=5.0),
+    Quantity("air_quality_index", "AQI (US EPA)", "", min_span=20.0),
     Quantity("oxidising_ohms", "Oxidising gas", "kΩ", scale=0.001, decimals=1, min_span=2.0),
     Quantity("reducing_ohms", "Reducing gas", "kΩ", scale=0.001, min_span=20.0),
     Quantity("nh3_ohms", "NH3 gas", "kΩ", scale=0.001, min_span=10.0),

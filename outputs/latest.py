@@ -35,6 +35,8 @@ class SensorView:
     error_reason: str | None
     #: Keys of the values that ENVIRO_CALIBRATION adjusted.
     calibrated: tuple[str, ...] = ()
+    #: Words about derived values, by field key (Reading.notes).
+    notes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 class LatestStore:
@@ -85,6 +87,7 @@ class LatestStore:
             reason=reason,
             error_reason=change.error_reason if change is not None else None,
             calibrated=reading.calibrated if reading is not None else (),
+            notes=reading.notes if reading is not None else {},
         )
 
     def views(self, group: str | None = None) -> list[SensorView]:

@@ -78,7 +78,13 @@ def discovery_config(
         "unique_id": f"{node}_{object_id}",
         "object_id": f"{node}_{object_id}",
         "state_topic": f"{base}/{sensor.name}/state",
-        "value_template": f"{{{{ value_json.{field.key} }}}}",
+        # An optional value left out of a state renders as "None", which Home
+        # Assistant takes as unknown (a missing attribute would log an error).
+        "value_template": (
+            f"{{{{ value_json.get('{field.key}') }}}}"
+            if field.optional
+            else f"{{{{ value_json.{field.key} }}}}"
+        ),
         "state_class": field.state_class,
         "suggested_display_precision": field.decimals,
         # HA wants whole seconds; rounding up never expires a fresh value.

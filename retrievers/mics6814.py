@@ -1,11 +1,14 @@
 """SGX MICS6814 gas sensor, read through a TI ADS1015 ADC at 0x49 on bus 1 (gas group).
 
 The MICS6814 (datasheet 1143 rev 8) has three metal-oxide sensing elements
-whose resistance falls as their target gases rise: oxidising (NO2), reducing
-(CO) and NH3. On the Enviro+ each forms a divider with 56 kOhm on a 3.3 V
-rail, read on ADS1015 channels 0, 1 and 2, so R = V * 56000 / (3.3 - V). The
+whose resistance changes with their target gases: oxidising (NO2 raises
+it), reducing (CO lowers it) and NH3 (lowers it). On the Enviro+ each forms
+a divider with 56 kOhm on a 3.3 V rail, read on ADS1015 channels 0, 1 and
+2, so R = V * 56000 / (3.3 - V). The
 heater (GPIO 24) must run for minutes before the resistances mean anything:
 until ``warmup_seconds`` have passed the group reports "warming up".
+Each channel's ratio to its learned clean-air resistance, Rs/R0, is derived
+by ``retrievers.gas_baseline``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import gpiod
 import gpiodevice
 from gpiod.line import Direction, Value
 
+from retrievers import gas_baseline
 from retrievers.base import Field, SensorReader, WarmingUp
 from retrievers.registry import SensorKind, register_kind
 
@@ -60,6 +64,23 @@ def _channel_field(channel: str) -> Field:
         decimals=0,
         example=TYPICAL_OHMS[channel],
         unit="Ω",  # Home Assistant has no device class for a resistance
+    )
+
+
+def _ratio_field(channel: str) -> Field:
+    return Field(
+        gas_baseline.ratio_key(channel),
+        # Any two resistances the channel's own range allows.
+        0.0,
+        1.0e8,
+        "enviro_gas_resistance_ratio",
+        "Gas sensor resistance over its clean-air baseline learned from the last days, Rs/R0, by channel "
+        "(MICS6814); 1 in clean air, below 1 as reducing gases or NH3 rise, above 1 on the oxidising "
+        "channel as NO2 rises. Absent while the baseline is learned.",
+        labels={"channel": channel},
+        optional=True,
+        decimals=3,
+        example=1.0,
     )
 
 
@@ -112,11 +133,15 @@ KIND = register_kind(
     SensorKind(
         kind="mics6814",
         description="SGX MICS6814 gas sensor through an ADS1015",
-        fields=tuple(_channel_field(channel) for channel, _ in CHANNELS),
+        fields=(
+            *(_channel_field(channel) for channel, _ in CHANNELS),
+            *(_ratio_field(channel) for channel, _ in CHANNELS),
+        ),
         group="gas",
         reader=MICS6814Reader,
         address=ADS1015_ADDRESS,
         on_board=True,
         emulation="hardware.virtual.chips.ads1015:emulate",
+        derivation=gas_baseline.from_settings,
     )
 )

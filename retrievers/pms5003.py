@@ -6,6 +6,8 @@ PM1.0, PM2.5 and PM10 in ug/m3, both "CF=1, standard particle" and "under
 atmospheric environment" (0..500 effective, 1000 maximum), and counts of
 particles beyond 0.3, 0.5, 1.0, 2.5, 5.0 and 10 um per 0.1 L of air.
 Enable pin GPIO 22, reset pin GPIO 27. Read through the pms5003 package.
+The US EPA air quality index is derived from its readings by
+``retrievers.air_quality``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 import pms5003
 import serial
 
+from retrievers import air_quality
 from retrievers.base import COMMON_ERROR_REASONS, Field, SensorReader
 from retrievers.registry import SensorKind, register_kind
 
@@ -79,7 +82,67 @@ def _fields() -> tuple[Field, ...]:
                 unit="particles/dL",  # no Home Assistant device class counts particles
             )
         )
-    return tuple(fields)
+    return (*fields, *_air_quality_fields())
+
+
+def _air_quality_fields() -> tuple[Field, ...]:
+    """The US EPA AQI derived from the hourly averages (retrievers.air_quality)."""
+    # PM at the PMS5003's 1000 ug/m3 maximum, on the last row's line, is an AQI of 1844.
+    highest = 2000.0
+    sub_index = (
+        "US EPA AQI sub-index (2024 breakpoints) of one pollutant's NowCast over the last 12 clock hours. "
+        "Updated hourly; absent until two hours have averages."
+    )
+    return (
+        Field(
+            air_quality.INDEX_KEY,
+            0.0,
+            highest,
+            "enviro_air_quality_index",
+            "US EPA Air Quality Index (2024 breakpoints, NowCast): the higher of the PM2.5 and PM10 "
+            "sub-indices, from an indoor low-cost sensor, not a regulatory monitor. Updated hourly; "
+            "absent until two hours have averages.",
+            optional=True,
+            decimals=0,
+            example=25,
+            device_class="aqi",
+        ),
+        Field(
+            "air_quality_index_pm2_5",
+            0.0,
+            highest,
+            "enviro_air_quality_subindex",
+            sub_index,
+            labels={"pollutant": "pm2.5"},
+            optional=True,
+            decimals=0,
+            example=25,
+            device_class="aqi",
+        ),
+        Field(
+            "air_quality_index_pm10",
+            0.0,
+            highest,
+            "enviro_air_quality_subindex",
+            sub_index,
+            labels={"pollutant": "pm10"},
+            optional=True,
+            decimals=0,
+            example=8,
+            device_class="aqi",
+        ),
+        Field(
+            air_quality.CATEGORY_KEY,
+            1,
+            6,
+            "enviro_air_quality_category",
+            "US EPA AQI category of enviro_air_quality_index: 1 Good, 2 Moderate, 3 Unhealthy for "
+            "Sensitive Groups, 4 Unhealthy, 5 Very Unhealthy, 6 Hazardous.",
+            optional=True,
+            decimals=0,
+            example=1,
+        ),
+    )
 
 
 class PMS5003Reader(SensorReader):
@@ -172,5 +235,6 @@ KIND = register_kind(
         reader=PMS5003Reader,
         on_board=True,
         error_reasons=(*COMMON_ERROR_REASONS, "checksum", "no_data"),
+        derivation=air_quality.from_settings,
     )
 )

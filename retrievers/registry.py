@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from clocks import Clock
     from retrievers.base import SensorReader
     from retrievers.config import Sensor
+    from retrievers.derivation import Derivation
     from settings import Settings
 
 # One module per chip; each registers its kind when imported.
@@ -46,6 +47,7 @@ BUILTIN_MODULES = (
 DEFAULT_INTERVAL = 5.0
 
 ReaderFactory = Callable[["Sensor", "Settings", "Clock"], "SensorReader"]
+DerivationFactory = Callable[["Sensor", "Settings", "Clock"], "Derivation"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +85,9 @@ class SensorKind:
     emulation: str | Callable[..., Any] | None = None
     #: Every reason a read can fail with (the read error counters' labels).
     error_reasons: tuple[str, ...] = COMMON_ERROR_REASONS
+    #: Builds what derives values from the sensor's own history (the gas
+    #: baseline, the air quality index: retrievers.derivation), if anything.
+    derivation: DerivationFactory | None = None
 
     @property
     def on_i2c(self) -> bool:

@@ -156,3 +156,27 @@ def test_the_noise_group_shows_its_levels_in_dbfs(served, browser):
         value.endswith(" dBFS") and float(value.removesuffix(" dBFS")) < 0 for value in levels.values()
     )
     page.close()
+
+
+def test_derived_values_show_their_notes(browser):
+    """A value still being learned shows why it is missing; a coded one what it means."""
+    from tests.sensor_support import PolledApp
+
+    polled = PolledApp()
+    polled.poll()
+    server = make_server("127.0.0.1", 0, polled.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_port}/")
+        learning = page.locator("tr", has_text="oxidising ratio")
+        learning.wait_for(timeout=20000)
+        assert "learning the clean-air baseline: 0 of 24" in learning.inner_text()
+        assert learning.locator("td.value").inner_text() == "–"
+        aqi = page.locator("tr", has_text="air quality index")
+        assert "the NowCast needs hourly averages" in aqi.inner_text()
+        page.close()
+    finally:
+        server.shutdown()
+        polled.close()

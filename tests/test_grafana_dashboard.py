@@ -28,6 +28,10 @@ UNITS = {
     "enviro_carbon_dioxide_ppm": "ppm",
     "enviro_sound_level_dbfs": "dB",
     "enviro_sound_band_level_dbfs": "dB",
+    # Plain numbers: a ratio of resistances, the EPA's index.
+    "enviro_gas_resistance_ratio": "none",
+    "enviro_air_quality_index": "none",
+    "enviro_air_quality_subindex": "none",
 }
 SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}")
 INSTANCE_MATCHER = 'instance=~"$instance"'

@@ -49,8 +49,8 @@ NOTO = (fonts.noto_sans(),)
 QUANTITY = {quantity.key: quantity for quantity in QUANTITIES}
 PAGE_SECONDS = 10.0
 TAP = 500
-# Pages of the board's sensors in a PolledApp: the table's 14 quantities and the microphone's sound level.
-LIVE_PAGES = 15
+# Pages of the board's sensors in a PolledApp: the table's 14 quantities, the AQI and the sound level.
+LIVE_PAGES = 16
 
 
 @pytest.fixture

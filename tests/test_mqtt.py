@@ -34,6 +34,7 @@ HA_UNITS = {
     "pm1": {"µg/m³"},
     "pm25": {"µg/m³"},
     "pm10": {"µg/m³"},
+    "aqi": {None},  # unitless
 }
 HA_STATE_CLASSES = {"measurement", "total", "total_increasing"}
 NODE = node_id()
@@ -74,8 +75,8 @@ def test_every_field_is_announced_with_what_home_assistant_accepts(tmp_path):
         try:
             wait_connected(polled)
             wanted = expected_topics(polled)
-            # bme280, ltr559, mics6814, pms5003, aht10, bmp280, microphone
-            assert len(wanted) == 5 + 2 + 3 + 12 + 2 + 2 + 4
+            # bme280, ltr559, mics6814 (and its ratios), pms5003 (and its AQI), aht10, bmp280, microphone
+            assert len(wanted) == 5 + 2 + 3 + 3 + 12 + 4 + 2 + 2 + 4
             wait_for(lambda: wanted <= set(configs(heard.snapshot())), what="every discovery config")
             found = configs(heard.snapshot())
             assert set(found) == wanted
@@ -85,13 +86,16 @@ def test_every_field_is_announced_with_what_home_assistant_accepts(tmp_path):
                 field = next(f for f in sensors[sensor_name].fields if topic.endswith(f"_{f.key}/config"))
                 if "device_class" in config:
                     assert config["device_class"] in HA_UNITS, topic
-                    assert config["unit_of_measurement"] in HA_UNITS[config["device_class"]], topic
+                    assert config.get("unit_of_measurement") in HA_UNITS[config["device_class"]], topic
                 assert config["device_class"] == field.device_class if field.device_class else True
                 assert config.get("unit_of_measurement") == field.unit
                 assert config["state_class"] in HA_STATE_CLASSES
                 # Fresh for 3 polls of 1 s plus the 2 s read timeout.
                 assert config["expire_after"] == 5
-                assert config["value_template"] == f"{{{{ value_json.{field.key} }}}}"
+                if field.optional:  # absent until derived: "None" is unknown to Home Assistant
+                    assert config["value_template"] == f"{{{{ value_json.get('{field.key}') }}}}"
+                else:
+                    assert config["value_template"] == f"{{{{ value_json.{field.key} }}}}"
                 assert config["unique_id"] == f"{NODE}_{sensor_name}_{field.key}"
                 assert config["device"] == {
                     "identifiers": [f"enviro-sensor_{NODE}"],

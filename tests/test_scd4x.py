@@ -208,6 +208,7 @@ def test_through_the_service_with_its_faults(polled):
 # (developers.home-assistant.io, "Sensor entity", device classes), for the
 # classes this service's parts use.
 HA_DEVICE_CLASS_UNITS = {
+    "aqi": {None},  # unitless
     "atmospheric_pressure": {"cbar", "bar", "hPa", "mmHg", "inHg", "kPa", "mbar", "Pa", "psi"},
     "carbon_dioxide": {"ppm"},
     "humidity": {"%"},
