@@ -34,6 +34,9 @@ class Reading:
     duration: float
     #: Keys of the values that ENVIRO_CALIBRATION adjusted.
     calibrated: tuple[str, ...] = ()
+    #: Seconds the reading stays current, for a remote node's reading (from
+    #: the node's own interval); None for a local one (its group's freshness).
+    fresh_for: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,6 +17,9 @@ from collector import Collector
 from hardware.board import Board
 from health_metrics import SensorHealth
 from lcd.display import Display
+from nodes.intake import NodeIntake
+from nodes.listener import NodeListener
+from nodes.virtual import VirtualNodes, virtual_devices
 from outputs.base import Output, OutputContext
 from outputs.hub import OutputHub
 from outputs.latest import LatestReadings, LatestStore
@@ -79,6 +82,19 @@ class Service:
             room_reference=settings.room_reference,
         )
         self._sensors = sensors
+        # Remote nodes: a second source of readings, published to the same outputs.
+        virtual = virtual_devices(settings.virtual_nodes, {device.id for device in settings.nodes_file})
+        self.nodes = NodeIntake(
+            (*settings.nodes_file, *virtual), self.outputs.publish, self.clock, registry, settings.data_dir
+        )
+        self.listener: NodeListener | None = None
+        if settings.nodes_port is not None or virtual:
+            # Virtual nodes alone need no open port: they are served on loopback.
+            host = settings.host if settings.nodes_port is not None else "127.0.0.1"
+            self.listener = NodeListener(self.nodes, host, settings.nodes_port or 0)
+        self.virtual_nodes: VirtualNodes | None = None
+        if virtual:
+            self.virtual_nodes = VirtualNodes(virtual, "127.0.0.1", 0, self.clock, settings.virtual_seed)
         self.display = Display(settings, registry)
         self._lock = threading.Lock()
         self._started = False
@@ -110,10 +126,26 @@ class Service:
             board = self.open_board()
             self.outputs.start()
             self.collector.start()
+            self._start_nodes()
             # Opens in the background: the panel's set-up sleeps about a second.
             self.display.start(board)
             self._started = True
             log.info("service started on the %s board", self.board_kind)
+
+    def _start_nodes(self) -> None:
+        """The remote nodes' listener, then the virtual nodes that send to it."""
+        if self.listener is None:
+            return
+        try:
+            self.listener.start()
+        except OSError as err:
+            # The sensors and the HTTP side serve on; the log says why nodes cannot.
+            log.error("cannot listen for remote nodes on port %s: %s", self.listener.port, err)
+            self.listener = None
+            return
+        if self.virtual_nodes is not None:
+            self.virtual_nodes.port = self.listener.port
+            self.virtual_nodes.start()
 
     def stop(self) -> None:
         """Stop background work and release the board."""
@@ -122,6 +154,11 @@ class Service:
                 return
             self._started = False
             self.collector.stop()
+            if self.virtual_nodes is not None:
+                self.virtual_nodes.stop()
+            if self.listener is not None:
+                self.listener.stop()
+            self.nodes.close()
             self.display.stop()  # backlight off while the board is still open
             if self.board is not None:
                 self.board.close()

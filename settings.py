@@ -16,6 +16,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from nodes.devices import Device, load_devices
 from retrievers import registry
 from retrievers.calibration import Calibration, check_calibration, check_room_reference, parse_calibration
 from retrievers.config import I2CSensorSpec, configured_sensors, parse_i2c_sensors
@@ -183,6 +184,12 @@ def _optional_secret(text: str) -> str | None:
         # it as "no token" would silently leave the API open.
         raise ValueError("is only white space; set a token, or leave the variable empty for none")
     return value or None
+
+
+def _optional_port(text: str) -> int | None:
+    if not text.strip():
+        return None
+    return _integer(1, 65535)(text)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -372,6 +379,26 @@ SETTINGS: tuple[Setting, ...] = (
         "particulates and weather to every 145 s; empty for none",
     ),
     Setting(
+        "nodes_file",
+        "",
+        load_devices,
+        "TOML file of the remote nodes allowed to send readings: per `[[device]]` its id, name, "
+        "location, key and measurements (docs/nodes.md); empty for none",
+    ),
+    Setting(
+        "nodes_port",
+        "",
+        _optional_port,
+        "TCP port the remote nodes' binary packets are received on (docs/nodes.md), e.g. `8089`; empty: off",
+    ),
+    Setting(
+        "virtual_nodes",
+        "0",
+        _integer(0, 2000),
+        "simulated battery nodes sending to the listener every 10 s (devices made up for them; "
+        "on loopback when ENVIRO_NODES_PORT is empty); 0 for none",
+    ),
+    Setting(
         "sensor_community_url",
         "https://api.sensor.community/v1/push-sensor-data/",
         _http_url,
@@ -459,6 +486,10 @@ class Settings:
     influx_token: str | None
     data_dir: str | None
     sensor_community_id: str | None
+    #: The devices ENVIRO_NODES_FILE lists (the file itself is read at start-up).
+    nodes_file: tuple[Device, ...]
+    nodes_port: int | None
+    virtual_nodes: int
     sensor_community_url: str
     #: Seconds between polls, by group name (``ENVIRO_<GROUP>_INTERVAL``).
     intervals: Mapping[str, float]
