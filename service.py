@@ -67,7 +67,18 @@ class Service:
         sensors = {sensor.name: sensor for group in self.groups if group.enabled for sensor in group.sensors}
         context = OutputContext(settings, registry, sensors, tuple(self.groups), self.clock)
         built = build_outputs(context)
-        self.outputs = OutputHub([*built, *(outputs or [])], sensors, self.clock, registry)
+        virtual = virtual_devices(settings.virtual_nodes, {device.id for device in settings.nodes_file})
+        # Room for every node waking at once: a node's packet publishes a
+        # reading per sensor (its battery included) and, the first time,
+        # their status changes.
+        node_records = sum(2 * (len(device.sensors()) + 1) for device in (*settings.nodes_file, *virtual))
+        self.outputs = OutputHub(
+            [*built, *(outputs or [])],
+            sensors,
+            self.clock,
+            registry,
+            extra_queue=node_records,
+        )
         #: The cache the JSON routes answer from.
         self.latest: LatestStore = next(o for o in built if isinstance(o, LatestReadings)).store
         readers = {name: sensor.kind.reader(sensor, settings, self.clock) for name, sensor in sensors.items()}
@@ -83,7 +94,6 @@ class Service:
         )
         self._sensors = sensors
         # Remote nodes: a second source of readings, published to the same outputs.
-        virtual = virtual_devices(settings.virtual_nodes, {device.id for device in settings.nodes_file})
         self.nodes = NodeIntake(
             (*settings.nodes_file, *virtual), self.outputs.publish, self.clock, registry, settings.data_dir
         )
