@@ -43,7 +43,7 @@ def build_packet(device, sequence, battery_mv, measure_s, wake_s, measurements, 
         if encoding == 1:
             body += struct.pack("<Bf", type_byte, value)
         else:
-            raw = int(round(value * 10**scale))
+            raw = round(value * 10**scale)
             body += struct.pack({2: "<Bh", 3: "<BH", 4: "<BB"}[encoding], type_byte, raw)
     length = 18 + len(body) + TAG_SIZE
     header = struct.pack(
