@@ -367,8 +367,8 @@ SETTINGS: tuple[Setting, ...] = (
         "data_dir",
         "",
         _optional_directory,
-        "directory for data kept across restarts: the history database (`history.sqlite3`) and the "
-        "InfluxDB outage buffer; empty for no history and an in-memory buffer. `scripts/run` sets `data/` "
+        "directory for data kept across restarts: the history database (`history.sqlite3`), the "
+        "InfluxDB outage buffer and the remote nodes' last sequence numbers (`node-sequences.json`); empty for no history and an in-memory buffer. `scripts/run` sets `data/` "
         "in the checkout; the systemd unit and the container `/var/lib/enviro-sensor`",
     ),
     Setting(
@@ -383,20 +383,21 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         load_devices,
         "TOML file of the remote nodes allowed to send readings: per `[[device]]` its id, name, "
-        "location, key and measurements (docs/nodes.md); empty for none",
+        "location, key and measurements ([docs/nodes.md](docs/nodes.md)); empty for none",
     ),
     Setting(
         "nodes_port",
         "",
         _optional_port,
-        "TCP port the remote nodes' binary packets are received on (docs/nodes.md), e.g. `8089`; empty: off",
+        "TCP port the remote nodes' binary packets are received on ([docs/nodes.md](docs/nodes.md)), "
+        "e.g. `8089`; empty: off",
     ),
     Setting(
         "virtual_nodes",
         "0",
         _integer(0, 2000),
         "simulated battery nodes sending to the listener every 10 s (devices made up for them; "
-        "on loopback when ENVIRO_NODES_PORT is empty); 0 for none",
+        "on loopback when `ENVIRO_NODES_PORT` is empty); 0 for none",
     ),
     Setting(
         "sensor_community_url",

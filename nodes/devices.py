@@ -102,13 +102,13 @@ def parse_device(table: object, index: int) -> Device:
     where = f"device {index + 1}"
     if not isinstance(table, dict):
         raise ValueError(f"{where}: expected a [[device]] table")
-    unknown = set(table) - KNOWN_KEYS
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     device_id = table.get("id")
     if isinstance(device_id, bool) or not isinstance(device_id, int) or not 1 <= device_id <= MAX_DEVICE_ID:
         raise ValueError(f"{where}: id must be a whole number from 1 to {MAX_DEVICE_ID}")
     where = f"device {device_id}"
+    unknown = set(table) - KNOWN_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     name = table.get("name")
     if not isinstance(name, str) or not NAME.match(name):
         raise ValueError(f"{where}: name must be 1 to 40 of a-z, 0-9, _ and -, got {name!r}")
