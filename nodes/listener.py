@@ -111,6 +111,9 @@ class NodeListener:
                 pass
         except (ConnectionError, OSError):
             pass  # the node went away; nothing it sent is half-stored
+        except Exception:
+            # A fault of ours, not the client's: this connection ends, the listener serves on.
+            log.exception("remote node connection failed")
         finally:
             self.open_connections -= 1
             await self._close(writer)
@@ -134,6 +137,10 @@ class NodeListener:
                 await self._answer(writer, protocol.encode_answer(Code.TRUNCATED, 0, None))
             else:
                 self.idle_closed += 1
+            return False
+        except OSError:  # after TimeoutError, which is one too
+            if received:  # reset in the middle of a packet
+                self.intake.count(Code.TRUNCATED)
             return False
         except protocol.Refused as refused:
             # A length that cannot be right: what follows cannot be framed, so answer and close.
