@@ -11,8 +11,9 @@ from nodes.intake import TRANSPORTS
 from nodes.protocol import Code
 from version import SERVICE
 
-_NUMBER_OR_NULL = {"type": "number", "nullable": True}
-_WHOLE_OR_NULL = {"type": "integer", "nullable": True, "minimum": 0}
+# Keys without a value yet (before the first packet) are left out, as /api/outputs does.
+_NUMBER = {"type": "number"}
+_WHOLE = {"type": "integer", "minimum": 0}
 
 NODE_SCHEMA = json_object(
     {
@@ -21,18 +22,18 @@ NODE_SCHEMA = json_object(
         "location": {"type": "string"},
         "virtual": {"type": "boolean", "description": "A simulated node (ENVIRO_VIRTUAL_NODES)."},
         "status": {"type": "string", "enum": ["waiting", "ok", "stale"]},
-        "last_contact": {"type": "string", "format": "date-time", "nullable": True},
-        "age_seconds": {**_NUMBER_OR_NULL, "minimum": 0},
+        "last_contact": {"type": "string", "format": "date-time"},
+        "age_seconds": {**_NUMBER, "minimum": 0},
         "stale": {"type": "boolean", "description": "No packet within three of the node's own intervals."},
-        "fresh_for_seconds": {**_NUMBER_OR_NULL, "minimum": 0},
-        "battery_volts": _NUMBER_OR_NULL,
-        "measure_interval_seconds": _WHOLE_OR_NULL,
-        "wake_interval_seconds": _WHOLE_OR_NULL,
-        "sequence": {**_WHOLE_OR_NULL, "description": "The last accepted sequence number."},
-        "transport": {"type": "string", "enum": list(TRANSPORTS), "nullable": True},
+        "fresh_for_seconds": {**_NUMBER, "minimum": 0},
+        "battery_volts": _NUMBER,
+        "measure_interval_seconds": _WHOLE,
+        "wake_interval_seconds": _WHOLE,
+        "sequence": {**_WHOLE, "description": "The last accepted sequence number."},
+        "transport": {"type": "string", "enum": list(TRANSPORTS)},
         "stored": {"type": "integer", "minimum": 0},
         "refused": {"type": "integer", "minimum": 0},
-        "last_refusal": {"type": "string", "enum": [code.reason for code in Code], "nullable": True},
+        "last_refusal": {"type": "string", "enum": [code.reason for code in Code]},
         "measurements": {"type": "array", "items": {"type": "string", "example": "bme280.temperature_celsius"}},
         "readings": {
             "type": "object",
@@ -48,12 +49,8 @@ NODE_SCHEMA = json_object(
             ),
         },
     },
-    [
-        "id", "name", "location", "virtual", "status", "last_contact", "age_seconds", "stale",
-        "fresh_for_seconds", "battery_volts", "measure_interval_seconds", "wake_interval_seconds",
-        "sequence", "transport", "stored", "refused", "last_refusal", "measurements", "readings",
-    ],
-)  # fmt: skip
+    ["id", "name", "location", "virtual", "status", "stale", "stored", "refused", "measurements", "readings"],
+)
 
 NODE_EXAMPLE = {
     "id": 1001,
@@ -72,7 +69,6 @@ NODE_EXAMPLE = {
     "transport": "tcp",
     "stored": 1842,
     "refused": 0,
-    "last_refusal": None,
     "measurements": ["bme280.temperature_celsius", "bme280.humidity_percent"],
     "readings": {
         "bme280": {

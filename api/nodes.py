@@ -39,25 +39,17 @@ def _intake() -> NodeIntake:
 
 
 def node_body(view: NodeView) -> dict[str, Any]:
+    """A node as JSON; what it has not told yet (before its first packet) is left out."""
     device = view.device
-    return {
+    body: dict[str, Any] = {
         "id": device.id,
         "name": device.name,
         "location": device.location,
         "virtual": device.virtual,
         "status": view.status,
-        "last_contact": iso_utc(view.last_contact) if view.last_contact is not None else None,
-        "age_seconds": round(view.age_seconds, 3) if view.age_seconds is not None else None,
         "stale": view.stale,
-        "fresh_for_seconds": view.fresh_for,
-        "battery_volts": view.battery_volts,
-        "measure_interval_seconds": view.measure_interval,
-        "wake_interval_seconds": view.wake_interval,
-        "sequence": view.sequence,
-        "transport": view.transport,
         "stored": view.stored,
         "refused": view.refused,
-        "last_refusal": view.last_refusal,
         "measurements": [measured.label for measured in device.measurements],
         "readings": {
             reading.sensor: {
@@ -69,6 +61,19 @@ def node_body(view: NodeView) -> dict[str, Any]:
             for reading in view.readings
         },
     }
+    optional = {
+        "last_contact": iso_utc(view.last_contact) if view.last_contact is not None else None,
+        "age_seconds": round(view.age_seconds, 3) if view.age_seconds is not None else None,
+        "fresh_for_seconds": view.fresh_for,
+        "battery_volts": view.battery_volts,
+        "measure_interval_seconds": view.measure_interval,
+        "wake_interval_seconds": view.wake_interval,
+        "sequence": view.sequence,
+        "transport": view.transport,
+        "last_refusal": view.last_refusal,
+    }
+    body.update((key, value) for key, value in optional.items() if value is not None)
+    return body
 
 
 def _unknown(node: str) -> Response:
