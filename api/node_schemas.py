@@ -7,8 +7,10 @@ from typing import Any
 
 from api.sensor_schemas import EXAMPLE_TIME, json_object, json_response, ref, result
 from nodes.devices import Device
+from nodes.fields import BATTERY_SENSOR, BATTERY_VOLTS
 from nodes.intake import TRANSPORTS
 from nodes.protocol import Code
+from outputs.history import series_sensor
 from version import SERVICE
 
 # Keys without a value yet (before the first packet) are left out, as /api/outputs does.
@@ -34,7 +36,10 @@ NODE_SCHEMA = json_object(
         "stored": {"type": "integer", "minimum": 0},
         "refused": {"type": "integer", "minimum": 0},
         "last_refusal": {"type": "string", "enum": [code.reason for code in Code]},
-        "measurements": {"type": "array", "items": {"type": "string", "example": "bme280.temperature_celsius"}},
+        "measurements": {
+            "type": "array",
+            "items": {"type": "string", "example": "bme280.temperature_celsius"},
+        },
         "readings": {
             "type": "object",
             "description": "By sensor (kind): its latest values, keyed as a local sensor's are.",
@@ -191,3 +196,12 @@ def node_components(
             }
         },
     }
+
+
+def remote_series(devices: list[Device]) -> dict[str, tuple[str, ...]]:
+    """The history's series of remote nodes (``kitchen/bme280``) and their fields' keys."""
+    series = {}
+    for device in devices:
+        for sensor, fields in {**device.sensors(), BATTERY_SENSOR: (BATTERY_VOLTS,)}.items():
+            series[series_sensor(device.name, sensor)] = tuple(field.key for field in fields)
+    return series

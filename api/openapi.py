@@ -28,7 +28,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from api.history_schemas import HISTORY_RESPONSES, HISTORY_SCHEMAS, history_parameters
 from api.lcd import COLOUR_NAMES, HEX_COLOUR, MAX_MESSAGE_CHARACTERS
-from api.node_schemas import node_components
+from api.node_schemas import node_components, remote_series
 from api.sensor_schemas import (
     json_object,
     json_response,
@@ -380,7 +380,11 @@ def build_template(groups: list[GroupConfig], devices: list[Device] | None = Non
             },
             "responses": responses,
             "requestBodies": {"LcdMessage": LCD_REQUEST, **nodes["requestBodies"]},
-            "parameters": {**sensor_parameters(groups), **history_parameters(groups), **nodes["parameters"]},
+            "parameters": {
+                **sensor_parameters(groups),
+                **history_parameters(groups, remote_series(devices or [])),
+                **nodes["parameters"],
+            },
             "securitySchemes": {
                 "apiToken": {
                     "type": "http",

@@ -148,6 +148,17 @@ def test_the_history_keeps_a_node_as_its_own_series(polled, tmp_path):
     finally:
         db.close()
     assert {"bme280", "kitchen/bme280", "kitchen/battery"} <= sensors
+    polled.clock.advance(60)
+    answer = polled.client.get(
+        "/api/history?sensor=kitchen/bme280&field=temperature_celsius&since=-1h&step=60"
+    )
+    assert answer.status_code == 200
+    (series,) = answer.get_json()["result"]["series"]
+    assert (series["sensor"], series["unit"]) == ("kitchen/bme280", "°C")
+    assert [point["mean"] for point in series["points"]] == [21.5]
+    export = polled.client.get("/api/history/export?sensor=kitchen/battery&since=-1h").get_data(as_text=True)
+    assert ",kitchen/battery,voltage_volts,3.712," in export
+    assert polled.client.get("/api/history?sensor=attic/bme280").status_code == 400
 
 
 def test_every_output_gets_the_node_as_the_source():
