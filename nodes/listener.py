@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import threading
 
 from nodes import protocol
@@ -27,6 +28,29 @@ MAX_CONNECTIONS = 2000
 # Connections the kernel may hold before they are accepted: a thousand nodes
 # that wake on the same second.
 BACKLOG = 2048
+
+
+# Files the rest of the process may hold beside the nodes' connections: HTTP
+# clients, the history, the buses, the outputs' sockets.
+OTHER_FILES = 1024
+
+
+def raise_open_files_limit(wanted: int) -> int:
+    """Raise this process's soft open-files limit towards ``wanted`` (up to the hard one).
+
+    systemd and most shells start services at 1024, which a thousand nodes
+    connecting at once would exhaust; the hard limit is usually far higher.
+    Returns the soft limit now in force.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return target
+        except (OSError, ValueError) as err:
+            log.warning("cannot raise the open-files limit from %d to %d: %s", soft, target, err)
+    return soft
 
 
 class NodeListener:
@@ -59,6 +83,7 @@ class NodeListener:
 
     def start(self) -> None:
         """Bind and serve; raises OSError when the port cannot be had."""
+        raise_open_files_limit(self.max_connections + OTHER_FILES)
         self._thread = threading.Thread(target=self._run, name="node-listener", daemon=True)
         self._thread.start()
         self._ready.wait()
