@@ -183,6 +183,9 @@ class Service:
         A failing sensor is not one: restarting would not mend it, and the
         other sensors still serve. Polling that has stopped is.
         """
+        problems = []
         if self._started and not self.collector.alive():
-            return ["sensor polling has stopped"]
-        return []
+            problems.append("sensor polling has stopped")
+        if self._started and self.listener is not None and not self.listener.alive():
+            problems.append("the remote nodes' listener has stopped")
+        return problems

@@ -117,6 +117,10 @@ class NodeListener:
             loop.run_until_complete(asyncio.sleep(0))
             loop.close()
 
+    def alive(self) -> bool:
+        """True while the listener's thread serves."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         """Stop accepting, drop open connections and end the thread."""
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
