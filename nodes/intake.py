@@ -125,7 +125,8 @@ class NodeIntake:
     def find(self, name_or_id: str) -> Device | None:
         """A device by its name or its decimal id."""
         device = self._by_name.get(name_or_id)
-        if device is None and name_or_id.isdigit():
+        # ASCII digits only: str.isdigit() also takes "¹", which int() refuses.
+        if device is None and name_or_id.isascii() and name_or_id.isdigit():
             device = self.devices.get(int(name_or_id))
         return device
 

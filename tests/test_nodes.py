@@ -133,6 +133,7 @@ def test_unknown_nodes_get_no_label_of_their_own(polled):
     assert "4242" not in text
     assert 'enviro_node_packets_total{result="unknown_device",transport="tcp"} 3.0' in text
     assert polled.client.get("/api/nodes/4242").status_code == 404
+    assert polled.client.get("/api/nodes/%C2%B9").status_code == 404  # a superscript one is no id
 
 
 # -- the outputs ------------------------------------------------------------------
