@@ -154,8 +154,16 @@ def _parse(device: Device, body: Any) -> tuple[int, float | None, int, int, list
             raise ValueError(f"{label[:64]!r} is not one of {device.name}'s measurements ({known})")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"{label} must be a number")
-        parsed.append((declared[label], float(value)))
-    return sequence, float(battery) if battery is not None else None, measure, wake, parsed
+        parsed.append((declared[label], _number(value)))
+    return sequence, _number(battery) if battery is not None else None, measure, wake, parsed
+
+
+def _number(value: float) -> float:
+    """A JSON number as a float; a whole number too large for one is infinite (and refused as such)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 @blueprint.post("/api/nodes/<node>/readings")

@@ -318,6 +318,8 @@ def test_a_replayed_push_not_json_and_a_non_finite_value_are_refused(polled):
         headers=AUTH,
     )
     assert reply.status_code == 422
+    huge = {"sequence": 11, "values": {"bme280.temperature_celsius": 10**400}}
+    assert push(polled, huge).status_code == 422
     assert polled.client.get("/api/nodes/kitchen").get_json()["result"]["readings"]["bme280"]["values"] == {
         "temperature_celsius": 20.0
     }
