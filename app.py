@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import hardware
-from api import cross_site, errors, history, lcd, metrics, openapi, pause, protocol, root, sensors
+from api import cross_site, errors, history, lcd, metrics, nodes, openapi, pause, protocol, root, sensors
 from api import outputs as output_routes
 from clocks import Clock
 from hardware.board import Board
@@ -62,6 +62,7 @@ def create_app(
         pause.make_blueprint(service.groups),
         history.blueprint,
         output_routes.blueprint,
+        nodes.blueprint,
         lcd.blueprint,
         metrics.blueprint,
     )

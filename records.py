@@ -37,6 +37,9 @@ class Reading:
     #: Words about derived values, by field key (retrievers.derivation): why
     #: one is absent, or what a coded one means.
     notes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Seconds the reading stays current, for a remote node's reading (from
+    #: the node's own interval); None for a local one (its group's freshness).
+    fresh_for: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)

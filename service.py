@@ -17,6 +17,9 @@ from collector import Collector
 from hardware.board import Board
 from health_metrics import SensorHealth
 from lcd.display import Display
+from nodes.intake import NodeIntake
+from nodes.listener import NodeListener
+from nodes.virtual import VirtualNodes, virtual_devices
 from outputs.base import Output, OutputContext
 from outputs.hub import OutputHub
 from outputs.latest import LatestReadings, LatestStore
@@ -65,7 +68,18 @@ class Service:
         sensors = {sensor.name: sensor for group in self.groups if group.enabled for sensor in group.sensors}
         context = OutputContext(settings, registry, sensors, tuple(self.groups), self.clock)
         built = build_outputs(context)
-        self.outputs = OutputHub([*built, *(outputs or [])], sensors, self.clock, registry)
+        virtual = virtual_devices(settings.virtual_nodes, {device.id for device in settings.nodes_file})
+        # Room for every node waking at once: a node's packet publishes a
+        # reading per sensor (its battery included) and, the first time,
+        # their status changes.
+        node_records = sum(2 * (len(device.sensors()) + 1) for device in (*settings.nodes_file, *virtual))
+        self.outputs = OutputHub(
+            [*built, *(outputs or [])],
+            sensors,
+            self.clock,
+            registry,
+            extra_queue=node_records,
+        )
         #: The cache the JSON routes answer from.
         self.latest: LatestStore = next(o for o in built if isinstance(o, LatestReadings)).store
         readers = {name: sensor.kind.reader(sensor, settings, self.clock) for name, sensor in sensors.items()}
@@ -86,6 +100,18 @@ class Service:
             derivations=derivations,
         )
         self._sensors = sensors
+        # Remote nodes: a second source of readings, published to the same outputs.
+        self.nodes = NodeIntake(
+            (*settings.nodes_file, *virtual), self.outputs.publish, self.clock, registry, settings.data_dir
+        )
+        self.listener: NodeListener | None = None
+        if settings.nodes_port is not None or virtual:
+            # Virtual nodes alone need no open port: they are served on loopback.
+            host = settings.host if settings.nodes_port is not None else "127.0.0.1"
+            self.listener = NodeListener(self.nodes, host, settings.nodes_port or 0)
+        self.virtual_nodes: VirtualNodes | None = None
+        if virtual:
+            self.virtual_nodes = VirtualNodes(virtual, "127.0.0.1", 0, self.clock, settings.virtual_seed)
         lcd_readings = next((o for o in built if isinstance(o, LcdReadings)), None)
         self.display = Display(settings, registry, self.clock, lcd_readings)
         self._lock = threading.Lock()
@@ -118,10 +144,26 @@ class Service:
             board = self.open_board()
             self.outputs.start()
             self.collector.start()
+            self._start_nodes()
             # Opens in the background: the panel's set-up sleeps about a second.
             self.display.start(board)
             self._started = True
             log.info("service started on the %s board", self.board_kind)
+
+    def _start_nodes(self) -> None:
+        """The remote nodes' listener, then the virtual nodes that send to it."""
+        if self.listener is None:
+            return
+        try:
+            self.listener.start()
+        except OSError as err:
+            # The sensors and the HTTP side serve on; the log says why nodes cannot.
+            log.error("cannot listen for remote nodes on port %s: %s", self.listener.port, err)
+            self.listener = None
+            return
+        if self.virtual_nodes is not None:
+            self.virtual_nodes.port = self.listener.port
+            self.virtual_nodes.start()
 
     def stop(self) -> None:
         """Stop background work and release the board."""
@@ -130,6 +172,11 @@ class Service:
                 return
             self._started = False
             self.collector.stop()
+            if self.virtual_nodes is not None:
+                self.virtual_nodes.stop()
+            if self.listener is not None:
+                self.listener.stop()
+            self.nodes.close()
             self.display.stop()  # backlight off while the board is still open
             if self.board is not None:
                 self.board.close()
@@ -144,6 +191,9 @@ class Service:
         A failing sensor is not one: restarting would not mend it, and the
         other sensors still serve. Polling that has stopped is.
         """
+        problems = []
         if self._started and not self.collector.alive():
-            return ["sensor polling has stopped"]
-        return []
+            problems.append("sensor polling has stopped")
+        if self._started and self.listener is not None and not self.listener.alive():
+            problems.append("the remote nodes' listener has stopped")
+        return problems

@@ -16,6 +16,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from nodes.devices import Device, load_devices
 from retrievers import registry
 from retrievers.calibration import Calibration, check_calibration, check_room_reference, parse_calibration
 from retrievers.config import I2CSensorSpec, configured_sensors, parse_i2c_sensors
@@ -183,6 +184,12 @@ def _optional_secret(text: str) -> str | None:
         # it as "no token" would silently leave the API open.
         raise ValueError("is only white space; set a token, or leave the variable empty for none")
     return value or None
+
+
+def _optional_port(text: str) -> int | None:
+    if not text.strip():
+        return None
+    return _integer(1, 65535)(text)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -387,7 +394,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         _optional_directory,
         "directory for data kept across restarts: the history database (`history.sqlite3`), the "
-        "InfluxDB outage buffer, the gas baseline and the air quality index's hours "
+        "InfluxDB outage buffer, the remote nodes' last sequence numbers (`node-sequences.json`), the gas baseline and the air quality index's hours "
         "(`gas-baseline-<sensor>.json`, `air-quality-<sensor>.json`); empty for no history and an in-memory buffer. `scripts/run` sets `data/` "
         "in the checkout; the systemd unit and the container `/var/lib/enviro-sensor`",
     ),
@@ -397,6 +404,27 @@ SETTINGS: tuple[Setting, ...] = (
         _sensor_id,
         "sensor id registered at sensor.community (`raspi-` and the Pi's serial number) to post "
         "particulates and weather to every 145 s; empty for none",
+    ),
+    Setting(
+        "nodes_file",
+        "",
+        load_devices,
+        "TOML file of the remote nodes allowed to send readings: per `[[device]]` its id, name, "
+        "location, key and measurements ([docs/nodes.md](docs/nodes.md)); empty for none",
+    ),
+    Setting(
+        "nodes_port",
+        "",
+        _optional_port,
+        "TCP port the remote nodes' binary packets are received on ([docs/nodes.md](docs/nodes.md)), "
+        "e.g. `8089`; empty: off",
+    ),
+    Setting(
+        "virtual_nodes",
+        "0",
+        _integer(0, 2000),
+        "simulated battery nodes sending to the listener every 10 s (devices made up for them; "
+        "on loopback when `ENVIRO_NODES_PORT` is empty); 0 for none",
     ),
     Setting(
         "sensor_community_url",
@@ -491,6 +519,10 @@ class Settings:
     influx_token: str | None
     data_dir: str | None
     sensor_community_id: str | None
+    #: The devices ENVIRO_NODES_FILE lists (the file itself is read at start-up).
+    nodes_file: tuple[Device, ...]
+    nodes_port: int | None
+    virtual_nodes: int
     sensor_community_url: str
     #: Seconds between polls, by group name (``ENVIRO_<GROUP>_INTERVAL``).
     intervals: Mapping[str, float]

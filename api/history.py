@@ -9,6 +9,7 @@ ENVIRO_DATA_DIR answers 503.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import gzip
 import io
@@ -19,14 +20,18 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from api.errors import error_response
-from api.history_params import check_known, parse_fields, parse_range, parse_step
+from api.history_params import Series, check_known, parse_fields, parse_range, parse_step
 from history.database import path_in
 from history.reader import ExportRow, HistoryReader
+from nodes.fields import BATTERY_SENSOR, BATTERY_VOLTS
+from outputs.history import series_sensor
 from records import iso_utc
+from retrievers.base import Field
 
 blueprint = Blueprint("history", __name__, url_prefix="/api/history")
 
@@ -45,8 +50,26 @@ def _off() -> Response:
     return error_response(503, "the history is off: set ENVIRO_DATA_DIR to keep one")
 
 
+@dataclasses.dataclass(frozen=True)
+class RemoteSeries:
+    """A remote node's sensor as the history names it (``kitchen/bme280``)."""
+
+    name: str
+    fields: tuple[Field, ...]
+
+
+def history_sensors(service: Any) -> dict[str, Series]:
+    """The local sensors, then every remote node's sensors (``<node>/<sensor>``)."""
+    sensors: dict[str, Series] = dict(service.latest.sensors())
+    for device in service.nodes.devices.values():
+        for sensor, fields in {**device.sensors(), BATTERY_SENSOR: (BATTERY_VOLTS,)}.items():
+            name = series_sensor(device.name, sensor)
+            sensors[name] = RemoteSeries(name, fields)
+    return sensors
+
+
 def _units() -> dict[tuple[str, str], str | None]:
-    sensors = current_app.extensions["enviro"].latest.sensors()
+    sensors = history_sensors(current_app.extensions["enviro"])
     return {(s.name, f.key): f.unit for s in sensors.values() for f in s.fields}
 
 
@@ -82,7 +105,7 @@ def series() -> Response:
         span = parse_range(args, service.clock.now(), "-24h")
         step = parse_step(args.get("step"), span.until - span.since)
         pairs = parse_fields(
-            args.getlist("sensor"), args.getlist("field"), service.latest.sensors(), need_sensor=True
+            args.getlist("sensor"), args.getlist("field"), history_sensors(service), need_sensor=True
         )
     except ValueError as err:
         return error_response(400, str(err))
@@ -164,7 +187,7 @@ def export() -> Response:
             raise ValueError(f"format: expected csv or jsonl, got {fmt[:40]!r}")
         filtered = bool(args.getlist("sensor") or args.getlist("field"))
         pairs = parse_fields(
-            args.getlist("sensor"), args.getlist("field"), service.latest.sensors(), need_sensor=False
+            args.getlist("sensor"), args.getlist("field"), history_sensors(service), need_sensor=False
         )
     except ValueError as err:
         return error_response(400, str(err))

@@ -7,8 +7,20 @@ import datetime
 import math
 import re
 from collections.abc import Mapping
+from typing import Protocol
 
-from retrievers.config import Sensor
+from retrievers.base import Field
+
+
+class Series(Protocol):
+    """What the history is asked about: a local sensor, or a remote node's (``kitchen/bme280``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def fields(self) -> tuple[Field, ...]: ...
+
 
 RELATIVE = re.compile(r"-(\d{1,9}(?:\.\d{1,6})?)([smhdw])")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -83,7 +95,7 @@ def parse_step(text: str | None, span: float) -> int:
 
 
 def parse_fields(
-    sensor_names: list[str], field_names: list[str], sensors: Mapping[str, Sensor], *, need_sensor: bool
+    sensor_names: list[str], field_names: list[str], sensors: Mapping[str, Series], *, need_sensor: bool
 ) -> list[tuple[str, str]]:
     """(sensor, field) pairs asked for; every field of the sensors when none is named."""
     if need_sensor and not sensor_names:

@@ -32,10 +32,16 @@ def _query(name: str, description: str, schema: dict[str, Any], **extra: Any) ->
     return {"name": name, "in": "query", "description": description, "schema": schema, **extra}
 
 
-def history_parameters(groups: list[GroupConfig]) -> dict[str, Any]:
-    sensors = [sensor.name for group in groups if group.enabled for sensor in group.sensors]
+def history_parameters(
+    groups: list[GroupConfig], remote: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, Any]:
+    """The history routes' parameters; ``remote`` holds remote nodes' series and their fields
+    (``{"kitchen/bme280": ("temperature_celsius", ...)}``)."""
+    remote = remote or {}
+    sensors = [sensor.name for group in groups if group.enabled for sensor in group.sensors] + list(remote)
     fields = sorted(
         {f.key for group in groups if group.enabled for sensor in group.sensors for f in sensor.fields}
+        | {key for keys in remote.values() for key in keys}
     )
     known = ", ".join(sensors) or "none"
     time_text = (

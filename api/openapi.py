@@ -34,6 +34,7 @@ from api.lcd import (
     MAX_MESSAGE_CHARACTERS,
     MIN_DURATION_SECONDS,
 )
+from api.node_schemas import node_components, remote_series
 from api.sensor_schemas import (
     json_object,
     json_response,
@@ -43,6 +44,7 @@ from api.sensor_schemas import (
     sensor_responses,
     sensor_schemas,
 )
+from nodes.devices import Device
 from retrievers.config import GroupConfig
 from version import SERVICE, VERSION
 
@@ -69,6 +71,7 @@ TAGS = [
         "name": "history",
         "description": "Past readings from the SQLite history: series, exports, daily archives",
     },
+    {"name": "nodes", "description": "Remote battery nodes that push their readings (docs/nodes.md)"},
     {"name": "lcd", "description": "The board's 160x80 LCD"},
     {"name": "service", "description": "Banner, health and Prometheus metrics"},
 ]
@@ -376,24 +379,47 @@ def _service_responses() -> dict[str, Any]:
     }
 
 
-def build_template(groups: list[GroupConfig]) -> dict[str, Any]:
+def build_template(groups: list[GroupConfig], devices: list[Device] | None = None) -> dict[str, Any]:
     """Everything in the spec but the operations, which come from the routes' docstrings."""
-    responses = {**sensor_responses(groups), **_service_responses(), **ERROR_RESPONSES, **HISTORY_RESPONSES}
+    nodes = node_components(devices or [], error_response)
+    responses = {
+        **sensor_responses(groups),
+        **_service_responses(),
+        **ERROR_RESPONSES,
+        **HISTORY_RESPONSES,
+        **nodes["responses"],
+    }
     return {
         "info": {"title": f"{SERVICE} API", "version": VERSION, "description": DESCRIPTION},
         "tags": TAGS,
         "components": {
-            "schemas": {**sensor_schemas(groups), **LCD_SCHEMAS, **_service_schemas(), **HISTORY_SCHEMAS},
+            "schemas": {
+                **sensor_schemas(groups),
+                **LCD_SCHEMAS,
+                **_service_schemas(),
+                **HISTORY_SCHEMAS,
+                **nodes["schemas"],
+            },
             "responses": responses,
-            "requestBodies": {"LcdMessage": LCD_REQUEST},
-            "parameters": {**sensor_parameters(groups), **history_parameters(groups)},
+            "requestBodies": {"LcdMessage": LCD_REQUEST, **nodes["requestBodies"]},
+            "parameters": {
+                **sensor_parameters(groups),
+                **history_parameters(groups, remote_series(devices or [])),
+                **nodes["parameters"],
+            },
             "securitySchemes": {
                 "apiToken": {
                     "type": "http",
                     "scheme": "bearer",
                     "description": "Needed for POST /api/lcd and the pause/resume posts, only when "
                     "ENVIRO_API_TOKEN is set.",
-                }
+                },
+                "nodeKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A remote node's own key from ENVIRO_NODES_FILE (hex or base64), for "
+                    "POST /api/nodes/<node>/readings.",
+                },
             },
         },
     }
@@ -433,5 +459,5 @@ def init_docs(app: Flask, service: Any) -> Swagger:
         # generated operation ids (they would only repeat the path).
         "doc_expansion": "list",
     }
-    template = build_template(service.groups)
+    template = build_template(service.groups, list(service.nodes.devices.values()))
     return _Docs(app, config=config, template=template, sanitizer=_summary_text)

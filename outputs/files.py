@@ -30,7 +30,7 @@ from prometheus_client.registry import Collector as PrometheusCollector
 from outputs.base import Output, OutputContext
 from outputs.latest import LatestStore
 from outputs.prometheus import measurement_families
-from records import Reading, StatusChange, iso_utc
+from records import LOCAL_SOURCE, Reading, StatusChange, iso_utc
 
 TEXTFILE_NAME = "enviro.prom"
 
@@ -79,11 +79,29 @@ class FileTree(Output):
 
     def handle_reading(self, reading: Reading) -> None:
         self.store.put_reading(reading)
+        if reading.source != LOCAL_SOURCE:
+            self._write_remote(reading)
+            return
         self._write(reading.sensor)
 
     def handle_status(self, change: StatusChange) -> None:
         self.store.put_status(change)
-        self._write(change.sensor)
+        if change.source == LOCAL_SOURCE:
+            self._write(change.sensor)
+
+    def _write_remote(self, reading: Reading) -> None:
+        """A remote node's sensor: ``nodes/<node>/<sensor>.json``."""
+        document = {
+            "host": self.host,
+            "node": reading.source,
+            "sensor": reading.sensor,
+            "time": iso_utc(reading.time),
+            "values": dict(reading.values),
+        }
+        directory = self.directory / "nodes" / reading.source
+        directory.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.directory / TEXTFILE_NAME, generate_latest(self._registry))
+        write_atomically(directory / f"{reading.sensor}.json", (json.dumps(document) + "\n").encode())
 
     def _write(self, sensor: str) -> None:
         view = self.store.view(sensor)

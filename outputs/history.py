@@ -19,7 +19,7 @@ from clocks import Clock
 from history.database import path_in
 from history.writer import HistoryWriter, Limits
 from outputs.base import Output, OutputContext
-from records import Reading, StatusChange
+from records import LOCAL_SOURCE, Reading, StatusChange
 from retrievers.config import Sensor
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 MAX_PENDING_VALUES = 1_000_000
 # Seconds between deletions of what has outlived its retention.
 EXPIRE_EVERY = 3600.0
+
+
+def series_sensor(source: str, sensor: str) -> str:
+    """The history's name for a sensor: its own for a local one, ``<node>/<sensor>`` for a remote one."""
+    return sensor if source == LOCAL_SOURCE else f"{source}/{sensor}"
 
 
 class HistoryOutput(Output):
@@ -70,15 +75,17 @@ class HistoryOutput(Output):
 
     def handle_reading(self, reading: Reading) -> None:
         with self._lock:
+            sensor = series_sensor(reading.source, reading.sensor)
             for field, value in reading.values.items():
-                self._values.append((reading.sensor, field, reading.time, value))
+                self._values.append((sensor, field, reading.time, value))
             if len(self._values) > MAX_PENDING_VALUES:
                 del self._values[: len(self._values) - MAX_PENDING_VALUES]
             self._flush_if_due()
 
     def handle_status(self, change: StatusChange) -> None:
         with self._lock:
-            self._events.append((change.time, change.sensor, change.status, change.reason))
+            sensor = series_sensor(change.source, change.sensor)
+            self._events.append((change.time, sensor, change.status, change.reason))
             self._flush_if_due()
 
     def _flush_if_due(self) -> None:

@@ -52,10 +52,10 @@ class OutputState:
 class OutputRunner:
     """One output, its queue and its thread."""
 
-    def __init__(self, output: Output, clock: Clock) -> None:
+    def __init__(self, output: Output, clock: Clock, extra_queue: int = 0) -> None:
         self.output = output
         self._clock = clock
-        self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=output.queue_size)
+        self._queue: queue.Queue[Event | None] = queue.Queue(maxsize=output.queue_size + extra_queue)
         self._lock = threading.Lock()
         # Set when a full queue leaves no room to queue the stop behind it.
         self._abandon = threading.Event()
@@ -179,12 +179,16 @@ class OutputHub:
         sensors: Mapping[str, Sensor],
         clock: Clock,
         registry: CollectorRegistry | None = None,
+        *,
+        extra_queue: int = 0,
     ) -> None:
+        """``extra_queue`` is room for more records in every output's queue: remote
+        nodes that wake at the same second publish a burst the outputs then work off."""
         names = [output.name for output in outputs]
         if len(set(names)) != len(names):
             raise ValueError(f"two outputs share a name: {names}")
         self._sensors = dict(sensors)
-        self._runners = [OutputRunner(output, clock) for output in outputs]
+        self._runners = [OutputRunner(output, clock, extra_queue) for output in outputs]
         self._started = False
         if registry is not None:
             registry.register(_HubMetrics(self))

@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from clocks import Clock
 from outputs.base import Output, OutputContext
-from records import Reading, StatusChange
+from records import LOCAL_SOURCE, Reading, StatusChange
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,10 @@ def line(reading: Reading, host: str) -> str | None:
     )
     if not fields:
         return None
-    tags = f"host={_escape_tag(host)},sensor={_escape_tag(reading.sensor)}"
+    tags = f"host={_escape_tag(host)}"
+    if reading.source != LOCAL_SOURCE:  # a remote node's reading: the node as a tag
+        tags += f",node={_escape_tag(reading.source)}"
+    tags += f",sensor={_escape_tag(reading.sensor)}"
     return f"{MEASUREMENT},{tags} {fields} {round(reading.time * 1000)}"
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from clocks import Clock
 from outputs.base import Output, OutputContext
-from records import Reading, StatusChange
+from records import LOCAL_SOURCE, Reading, StatusChange
 from retrievers.config import Sensor
 
 
@@ -39,6 +39,18 @@ class SensorView:
     notes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
+@dataclasses.dataclass(frozen=True)
+class RemoteView:
+    """One sensor of a remote node (a reading with the node as its source) as a request sees it."""
+
+    node: str
+    sensor: str
+    values: Mapping[str, float]
+    wall_time: float
+    age_seconds: float
+    stale: bool
+
+
 class LatestStore:
     """The last reading and the last status change of each sensor, and their freshness."""
 
@@ -47,17 +59,18 @@ class LatestStore:
         self._sensors = dict(sensors)
         #: Seconds a reading stays current, by group.
         self._freshness = dict(freshness)
-        self._readings: dict[str, Reading] = {}
-        self._statuses: dict[str, StatusChange] = {}
+        # Keyed by (source, sensor): a remote node's bme280 is not the board's.
+        self._readings: dict[tuple[str, str], Reading] = {}
+        self._statuses: dict[tuple[str, str], StatusChange] = {}
         self._lock = threading.Lock()
 
     def put_reading(self, reading: Reading) -> None:
         with self._lock:
-            self._readings[reading.sensor] = reading
+            self._readings[(reading.source, reading.sensor)] = reading
 
     def put_status(self, change: StatusChange) -> None:
         with self._lock:
-            self._statuses[change.sensor] = change
+            self._statuses[(change.source, change.sensor)] = change
 
     def sensors(self) -> dict[str, Sensor]:
         """The declared sensors by name (fixed at construction)."""
@@ -68,8 +81,8 @@ class LatestStore:
         sensor = self._sensors[name]
         now = self._clock.monotonic()
         with self._lock:
-            reading = self._readings.get(name)
-            change = self._statuses.get(name)
+            reading = self._readings.get((LOCAL_SOURCE, name))
+            change = self._statuses.get((LOCAL_SOURCE, name))
         age = now - reading.monotonic if reading is not None else None
         stale = age is not None and age > self._freshness.get(sensor.group, float("inf"))
         status, reason = _judge(change, reading, stale, now)
@@ -93,6 +106,23 @@ class LatestStore:
     def views(self, group: str | None = None) -> list[SensorView]:
         """Every declared sensor (or one group's), in declaration order."""
         return [self.view(name) for name, sensor in self.sensors().items() if group in (None, sensor.group)]
+
+    def remote_views(self) -> list[RemoteView]:
+        """The latest reading of every remote node's sensors, stale ones marked."""
+        now = self._clock.monotonic()
+        with self._lock:
+            readings = [r for (source, _), r in self._readings.items() if source != LOCAL_SOURCE]
+        return [
+            RemoteView(
+                node=reading.source,
+                sensor=reading.sensor,
+                values=reading.values,
+                wall_time=reading.time,
+                age_seconds=now - reading.monotonic,
+                stale=now - reading.monotonic > (reading.fresh_for if reading.fresh_for is not None else 0.0),
+            )
+            for reading in readings
+        ]
 
 
 def _judge(

@@ -13,7 +13,12 @@ host's name made safe for a topic:
 - ``<prefix>/<node>/<sensor>/availability``: ``online`` while the sensor is
   ok, ``offline`` while it fails, is paused, stale or warming up;
 - ``<prefix>/<node>/<sensor>/state``: a JSON object of the reading's values,
-  retained, on every accepted reading.
+  retained, on every accepted reading;
+- for a remote sensor node ``<id>``, a Home Assistant device of its own
+  (``via_device`` this one): discovery under
+  ``homeassistant/sensor/<node>/<id>_<sensor>_<key>/config``, announced with
+  its first reading, and ``<prefix>/<node>/nodes/<id>/<sensor>/state`` and
+  ``.../availability``, ``expire_after`` from the node's own interval.
 
 paho's network loop runs on its own thread and reconnects with back-off;
 after every (re)connection everything above is published again. Publishing
@@ -38,8 +43,9 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from nodes.fields import field_of
 from outputs.base import Output, OutputContext, Unavailable
-from records import Reading, StatusChange
+from records import LOCAL_SOURCE, Reading, StatusChange
 from retrievers.base import Field
 from retrievers.config import Sensor
 from version import SERVICE, VERSION
@@ -112,6 +118,42 @@ def discovery_config(
     return f"{DISCOVERY_PREFIX}/sensor/{node}/{object_id}/config", payload
 
 
+def remote_discovery_config(
+    remote: str, sensor: str, field: Field, node: str, prefix: str, expire_after: float
+) -> tuple[str, dict[str, Any]]:
+    """The discovery topic and payload of one field of a remote node's sensor: a device per node."""
+    object_id = f"{remote}_{sensor}_{field.key}"
+    base = f"{prefix}/{node}"
+    remote_base = f"{base}/nodes/{remote}/{sensor}"
+    payload: dict[str, Any] = {
+        "name": f"{sensor} {field.key.replace('_', ' ')}",
+        "unique_id": f"{node}_{object_id}",
+        "object_id": f"{node}_{object_id}",
+        "state_topic": f"{remote_base}/state",
+        "value_template": f"{{{{ value_json.{field.key} }}}}",
+        "state_class": field.state_class,
+        "suggested_display_precision": field.decimals,
+        "expire_after": math.ceil(expire_after),
+        "availability": [{"topic": f"{base}/availability"}, {"topic": f"{remote_base}/availability"}],
+        "availability_mode": "all",
+        "payload_available": ONLINE,
+        "payload_not_available": OFFLINE,
+        "device": {
+            "identifiers": [f"{SERVICE}_{node}_node_{remote}"],
+            "name": f"Enviro node {remote}",
+            "manufacturer": SERVICE,
+            "model": "remote sensor node",
+            "via_device": f"{SERVICE}_{node}",
+        },
+        "origin": {"name": SERVICE, "sw_version": VERSION},
+    }
+    if field.device_class is not None:
+        payload["device_class"] = field.device_class
+    if field.unit is not None:
+        payload["unit_of_measurement"] = field.unit
+    return f"{DISCOVERY_PREFIX}/sensor/{node}/{object_id}/config", payload
+
+
 class MqttOutput(Output):
     """Publishes discovery, availability and states to one broker."""
 
@@ -137,8 +179,11 @@ class MqttOutput(Output):
         self._sensors: dict[str, Sensor] = {}
         self._lock = threading.Lock()
         # What a new connection is given again: each sensor's availability and last state.
+        # Keyed by topic path under the base: ``<sensor>`` or ``nodes/<id>/<sensor>``.
         self._availability: dict[str, str] = {}
         self._last_state: dict[str, str] = {}
+        # Remote nodes' discovery configs, by topic, announced again on every connection.
+        self._remote_configs: dict[str, str] = {}
         self._connected = False
         self._closing = False
         self._refused: str | None = None
@@ -178,17 +223,39 @@ class MqttOutput(Output):
 
     def handle_reading(self, reading: Reading) -> None:
         state = json.dumps(dict(reading.values), separators=(",", ":"))
+        path = _path(reading.source, reading.sensor)
+        if reading.source != LOCAL_SOURCE:
+            self._discover_remote(reading)
         with self._lock:
-            self._last_state[reading.sensor] = state
+            self._last_state[path] = state
         # Retained, so a Home Assistant that restarts shows values at once; a
         # dead service's old values are hidden by the availability topics.
-        self._publish(f"{self._base}/{reading.sensor}/state", state, retain=True)
+        self._publish(f"{self._base}/{path}/state", state, retain=True)
 
     def handle_status(self, change: StatusChange) -> None:
         availability = ONLINE if change.status == "ok" else OFFLINE
+        path = _path(change.source, change.sensor)
         with self._lock:
-            self._availability[change.sensor] = availability
-        self._publish(f"{self._base}/{change.sensor}/availability", availability, retain=True)
+            self._availability[path] = availability
+        self._publish(f"{self._base}/{path}/availability", availability, retain=True)
+
+    def _discover_remote(self, reading: Reading) -> None:
+        """Announce a remote node's fields the first time they are seen (and when its interval changes)."""
+        for key in reading.values:
+            field = field_of(reading.sensor, key)
+            if field is None:
+                continue
+            topic, payload = remote_discovery_config(
+                reading.source, reading.sensor, field, self._node, self._prefix, reading.fresh_for or 0.0
+            )
+            text = json.dumps(payload)
+            with self._lock:
+                if self._remote_configs.get(topic) == text:
+                    continue
+                self._remote_configs[topic] = text
+            if not self._connected:
+                raise NotConnected(self._refused or f"not connected to {self.where}")
+            self._client.publish(topic, text, qos=1, retain=True)
 
     def _publish(self, topic: str, payload: str, *, retain: bool = False) -> None:
         if not self._connected:
@@ -207,6 +274,9 @@ class MqttOutput(Output):
         with self._lock:
             availability = dict(self._availability)
             states = dict(self._last_state)
+            remote_configs = dict(self._remote_configs)
+        for topic, text in remote_configs.items():
+            client.publish(topic, text, qos=1, retain=True)
         for sensor_name, value in availability.items():
             client.publish(f"{self._base}/{sensor_name}/availability", value, qos=1, retain=True)
         for sensor_name, state in states.items():
@@ -257,6 +327,11 @@ class MqttOutput(Output):
                 info.wait_for_publish(2)
         self._client.disconnect()
         self._client.loop_stop()
+
+
+def _path(source: str, sensor: str) -> str:
+    """A sensor's topics under the base: its name, or ``nodes/<id>/<sensor>`` for a remote node's."""
+    return sensor if source == LOCAL_SOURCE else f"nodes/{source}/{sensor}"
 
 
 def from_context(context: OutputContext) -> MqttOutput | None:

@@ -13,7 +13,9 @@ from collections.abc import Iterator, Mapping
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector as PrometheusCollector
+from prometheus_client.samples import Sample
 
+from nodes.fields import field_of
 from outputs.base import OutputContext
 from outputs.latest import LatestReadings, LatestStore
 from retrievers.base import Field
@@ -45,19 +47,35 @@ class PrometheusGauges(LatestReadings):
 
 
 def measurement_families(store: LatestStore, intervals: Mapping[str, float]) -> Iterator[Metric]:
-    """One gauge family per quantity, from the current (not stale, not warming-up) readings."""
+    """One gauge family per quantity, from the current (not stale, not warming-up) readings.
+
+    A remote node's values join the same families with a ``node`` label
+    beside ``sensor``: ``enviro_temperature_celsius{node="kitchen",sensor="bme280"}``.
+    """
     fields_by_metric: dict[str, list[tuple[Sensor, Field]]] = collections.defaultdict(list)
     for sensor in store.sensors().values():
         for field in sensor.fields:
             fields_by_metric[field.metric].append((sensor, field))
+    remote_by_metric: dict[str, list[Sample]] = collections.defaultdict(list)
+    remote_fields: dict[str, Field] = {}
+    for remote in store.remote_views():
+        if remote.stale:
+            continue
+        for key, remote_value in remote.values.items():
+            declared = field_of(remote.sensor, key)
+            if declared is None:
+                continue
+            labels = {"sensor": remote.sensor, "node": remote.node, **declared.labels}
+            sample = Sample(declared.metric, labels, remote_value * declared.scale)
+            remote_by_metric[declared.metric].append(sample)
+            remote_fields.setdefault(declared.metric, declared)
+    for metric in remote_fields:
+        fields_by_metric.setdefault(metric, [])
     views = {view.name: view for view in store.views()}
     for metric, entries in fields_by_metric.items():
-        first = entries[0][1]
-        family = GaugeMetricFamily(
-            metric,
-            first.help + _sampling_note(intervals, {sensor.group for sensor, _ in entries}),
-            labels=["sensor", *first.labels],
-        )
+        first = entries[0][1] if entries else remote_fields[metric]
+        note = _sampling_note(intervals, {sensor.group for sensor, _ in entries}) if entries else _REMOTE_NOTE
+        family = GaugeMetricFamily(metric, first.help + note, labels=["sensor", *first.labels])
         for sensor, field in entries:
             view = views[sensor.name]
             if view.values is None or view.stale or view.status == "warming-up":
@@ -65,8 +83,12 @@ def measurement_families(store: LatestStore, intervals: Mapping[str, float]) -> 
             value = view.values.get(field.key)
             if value is not None:
                 family.add_metric([sensor.name, *field.labels.values()], value * field.scale)
+        family.samples.extend(remote_by_metric.get(metric, ()))
         if family.samples:
             yield family
+
+
+_REMOTE_NOTE = " Sent by remote nodes (the node label); absent when stale."
 
 
 def _sampling_note(intervals: Mapping[str, float], groups: set[str]) -> str:

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import requests
 
 from outputs.base import Output, OutputContext, Unavailable
-from records import Reading, StatusChange
+from records import LOCAL_SOURCE, Reading, StatusChange
 from version import SERVICE, VERSION
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ class SensorCommunity(Output):
         """Nothing to post: a sensor without readings is simply left out."""
 
     def handle_reading(self, reading: Reading) -> None:
+        if reading.source != LOCAL_SOURCE:
+            return  # the station is this board: a remote node's values are not its own
         # The reading's own time, not the time it reached this thread: the
         # windows follow the measurements, however far behind the queue is.
         now = reading.monotonic

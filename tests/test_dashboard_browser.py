@@ -180,3 +180,37 @@ def test_derived_values_show_their_notes(browser):
     finally:
         server.shutdown()
         polled.close()
+
+
+def test_the_dashboard_shows_remote_nodes_with_their_charts(tmp_path, browser):
+    from nodes import protocol
+    from nodes.protocol import Encoding, Measurement, Packet
+    from tests.node_support import doc_devices
+
+    polled = history_app(tmp_path, nodes_file=doc_devices())
+    measurements = (
+        Measurement(Encoding.FLOAT32, 21.5),
+        Measurement(Encoding.INT16, 4520, 2),
+        Measurement(Encoding.UINT16, 10132, 1),
+    )
+    packet = protocol.encode(Packet(1001, 1, 3712, 60, 300, measurements), bytes(range(32)))
+    polled.service.nodes.receive(packet)
+    poll_for(polled, 2)
+    history_output(polled).flush()
+    server = make_server("127.0.0.1", 0, polled.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_port}/")
+        nodes = page.locator("#nodes section")
+        nodes.first.wait_for(timeout=20000)
+        text = nodes.first.inner_text()
+        assert "kitchen" in text and "battery 3.71 V" in text and "Kitchen, on the fridge" in text
+        assert "temperature" in text and "21.5 °C" in text
+        page.locator(".chart h3", has_text="kitchen/bme280").wait_for(timeout=20000)
+        page.close()
+    finally:
+        server.shutdown()
+        thread.join(10)
+        polled.close()

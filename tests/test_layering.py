@@ -13,7 +13,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT_DIRS = ("api", "hardware", "lcd", "outputs", "retrievers")
+PRODUCT_DIRS = ("api", "hardware", "lcd", "nodes", "outputs", "retrievers")
 PRODUCT_FILES = [
     path
     for path in [*ROOT.glob("*.py"), *(p for d in PRODUCT_DIRS for p in (ROOT / d).rglob("*.py"))]

@@ -31,6 +31,7 @@ HA_UNITS = {
     "humidity": {"%"},
     "atmospheric_pressure": {"cbar", "bar", "hPa", "mmHg", "inHg", "kPa", "mbar", "Pa", "psi"},
     "illuminance": {"lx"},
+    "voltage": {"V", "mV", "µV", "kV", "MV"},
     "pm1": {"µg/m³"},
     "pm25": {"µg/m³"},
     "pm10": {"µg/m³"},
@@ -317,3 +318,50 @@ def test_offline_after_the_service_is_killed(tmp_path):
                 assert "offline" in heard.payloads(availability)
         finally:
             heard.close()
+
+
+def test_a_remote_node_is_a_home_assistant_device_of_its_own(tmp_path):
+    from nodes import protocol
+    from nodes.protocol import Encoding, Measurement, Packet
+    from tests.node_support import doc_devices
+
+    measurements = (
+        Measurement(Encoding.FLOAT32, 21.5),
+        Measurement(Encoding.INT16, 4520, 2),
+        Measurement(Encoding.UINT16, 10132, 1),
+    )
+    packet = protocol.encode(Packet(1001, 1, 3712, 60, 300, measurements), bytes(range(32)))
+    with running_broker(tmp_path) as broker:
+        heard = Subscriber(broker, "homeassistant/#", "enviro/#")
+        polled = PolledApp(
+            environ={"ENVIRO_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}"}, nodes_file=doc_devices()
+        )
+        try:
+            wait_connected(polled)
+            assert protocol.decode_answer(polled.service.nodes.receive(packet)).code is protocol.Code.STORED
+            state_topic = f"enviro/{NODE}/nodes/kitchen/bme280/state"
+            wanted = {
+                f"homeassistant/sensor/{NODE}/kitchen_{sensor}_{key}/config"
+                for sensor, key in [
+                    ("bme280", "temperature_celsius"),
+                    ("bme280", "humidity_percent"),
+                    ("bme280", "pressure_hectopascals"),
+                    ("battery", "voltage_volts"),
+                ]
+            }
+            wait_for(
+                lambda: wanted <= set(configs(heard.snapshot())) and heard.snapshot().get(state_topic),
+                what="the node's discovery and state",
+            )
+            found = configs(heard.snapshot())
+            for topic in wanted:
+                config = found[topic]
+                assert config["device"]["identifiers"] == [f"enviro-sensor_{NODE}_node_kitchen"]
+                assert config["device"]["via_device"] == f"enviro-sensor_{NODE}"
+                assert config["expire_after"] == 3 * 300 + 30
+                assert config["unit_of_measurement"] in HA_UNITS[config["device_class"]]
+            assert json.loads(heard.snapshot()[state_topic])["temperature_celsius"] == 21.5
+            assert heard.snapshot()[f"enviro/{NODE}/nodes/kitchen/bme280/availability"] == "online"
+        finally:
+            heard.close()
+            polled.close()

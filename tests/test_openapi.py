@@ -14,6 +14,7 @@ from retrievers.config import GroupConfig, Sensor
 from retrievers.registry import SensorKind
 from tests.app_support import virtual_app
 from tests.history_support import history_app, history_output, poll_for
+from tests.node_support import doc_devices
 from tests.openapi_support import SpecChecker, app_operations, spec_operations
 from tests.sensor_support import PolledApp
 
@@ -367,3 +368,40 @@ def test_history_and_pause_refusals_fit_the_spec(checker, polled):
         assert _answer(locked, checker, "POST", path, path, headers={"Authorization": "Bearer s3cret"}) == 409
     finally:
         locked.close()
+
+
+def test_node_answers_fit_the_spec():
+    polled = PolledApp(nodes_file=doc_devices())
+    try:
+        checker = SpecChecker(polled.client.get("/apispec.json").get_json())
+        one, post = "/api/nodes/{node}", "/api/nodes/{node}/readings"
+        key = {"Authorization": "Bearer " + bytes(range(32)).hex()}
+        good = {"sequence": 1, "battery_volts": 3.7, "values": {"bme280.temperature_celsius": 20.5}}
+        assert _answer(polled, checker, "GET", "/api/nodes", "/api/nodes") == 200
+        assert _answer(polled, checker, "GET", "/api/nodes/kitchen", one) == 200  # before any packet
+        pushes = [
+            ({"json": good, "headers": key}, 200),
+            ({"json": good, "headers": key}, 409),
+            (
+                {
+                    "json": {**good, "sequence": 2, "values": {"bme280.temperature_celsius": 99}},
+                    "headers": key,
+                },
+                422,
+            ),
+            ({"json": {"sequence": 3}, "headers": key}, 400),
+            ({"data": "x", "content_type": "text/plain", "headers": key}, 415),
+            ({"json": good}, 401),
+            ({"json": good, "headers": {**key, "Sec-Fetch-Site": "cross-site"}}, 403),
+        ]
+        for request, status in pushes:
+            assert _answer(polled, checker, "POST", "/api/nodes/kitchen/readings", post, **request) == status
+        assert (
+            _answer(polled, checker, "POST", "/api/nodes/attic/readings", post, json=good, headers=key) == 404
+        )
+        polled.settle()
+        assert _answer(polled, checker, "GET", "/api/nodes/kitchen", one) == 200  # with readings
+        assert _answer(polled, checker, "GET", "/api/nodes", "/api/nodes") == 200
+        assert _answer(polled, checker, "GET", "/api/nodes/attic", one) == 404
+    finally:
+        polled.close()

@@ -1,0 +1,1 @@
+"""Remote sensor nodes: battery boards elsewhere that push their readings to the service."""
