@@ -35,6 +35,10 @@ class SensorView:
     error_reason: str | None
     #: Keys of the values that ENVIRO_CALIBRATION adjusted.
     calibrated: tuple[str, ...] = ()
+    #: A duty-cycled sensor asleep between readings, and when its next reading
+    #: is due (Unix time; None for a sensor read every poll, or paused).
+    sleeping: bool = False
+    next_reading_at: float | None = None
 
 
 class LatestStore:
@@ -85,6 +89,8 @@ class LatestStore:
             reason=reason,
             error_reason=change.error_reason if change is not None else None,
             calibrated=reading.calibrated if reading is not None else (),
+            sleeping=change.sleeping if change is not None else False,
+            next_reading_at=change.next_reading_at if change is not None else None,
         )
 
     def views(self, group: str | None = None) -> list[SensorView]:
