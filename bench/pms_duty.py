@@ -35,7 +35,9 @@ def main() -> None:
     parser.add_argument("--duty", default="30/300", help="ENVIRO_PARTICULATES_DUTY (empty: always on)")
     parser.add_argument("--sleep", default="pin", choices=("pin", "serial"))
     parser.add_argument("--hours", type=float, default=6.0, help="hours of board time")
-    parser.add_argument("--step", type=float, default=2.0, help="seconds between polls (the group's interval)")
+    parser.add_argument(
+        "--step", type=float, default=2.0, help="seconds between polls (the group's interval)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -44,7 +46,9 @@ def main() -> None:
         seed=1, clock=clock, pms5003_frame_interval=0.01, pms5003_startup=0.02, pms5003_spin_up=30.0
     )
     environ = {"ENVIRO_PARTICULATES_DUTY": args.duty, "ENVIRO_PARTICULATES_SLEEP": args.sleep}
-    settings = load_settings(environ, overrides={"lcd": "off", "gas_warmup": 0.0, "groups": ("particulates",)})
+    settings = load_settings(
+        environ, overrides={"lcd": "off", "gas_warmup": 0.0, "groups": ("particulates",)}
+    )
     app = create_app(settings, board=board, registry=CollectorRegistry(), clock=clock)
     service = app.extensions["enviro"]
     service.open_board()
@@ -73,7 +77,9 @@ def main() -> None:
         board.close()
     share = fan_seconds / (steps * args.step)
     life_hours = LASER_HOURS / share if share else float("inf")
-    print(f"duty {args.duty or 'none'} via {args.sleep}, {args.hours:g} h of board time, polled every {args.step:g} s")
+    print(
+        f"duty {args.duty or 'none'} via {args.sleep}, {args.hours:g} h of board time, polled every {args.step:g} s"
+    )
     print(f"fan running {share:.1%} of the time; {readings} readings published")
     print(
         f"8000 laser hours last {life_hours:,.0f} h = {life_hours / HOURS_PER_YEAR:.1f} years "
