@@ -398,6 +398,8 @@ class Collector:
             self._note_duty(state, duty)
             # Before its first reading it is warming up, as far as anyone asking can tell.
             state.warming_up_left = duty.next_reading_in if state.reading is None else None
+        # Its driver is set up and nothing failed: up, as a warming-up part is.
+        self._health.attempt(state.sensor.name, True, None)
 
     def _note_duty(self, state: SensorState, duty: DutyState | None) -> None:
         state.duty = duty

@@ -77,6 +77,7 @@ def test_a_full_duty_cycle(polled):
     assert "warming-up" in reply.get_json()["error"]["message"]
     index = polled.client.get("/api/sensors").get_json()["result"]["groups"]["particulates"]
     assert index["sensors"]["pms5003"]["status"] == "warming-up"
+    assert sample(polled, "enviro_sensor_up", sensor="pms5003") == 1.0  # not failing
     assert sample(polled, "enviro_particulate_matter_micrograms_per_cubic_meter", sensor="pms5003") is None
 
     # Settled: one reading, the environment's air, then asleep.
@@ -113,6 +114,8 @@ def test_a_full_duty_cycle(polled):
     assert published_times(polled) == first
     body = pms(polled)
     assert (body["status"], body["stale"], body["sleeping"]) == ("ok", False, True)
+    assert sample(polled, "enviro_sensor_up", sensor="pms5003") == 1.0
+    assert body.get("reason") is None
     assert (
         sample(
             polled,
