@@ -12,6 +12,8 @@ import pytest
 
 from hardware.board import PINS
 from hardware.virtual.pms5003 import SLEEP_OR_WAKE, Command
+from outputs.base import OutputContext
+from outputs.mqtt import discovery_config
 from records import iso_utc
 from retrievers.duty import DutyCycle
 from settings import SettingsError, load_settings
@@ -154,10 +156,17 @@ def test_the_metrics_help_says_how_often_particulates_are_sampled(polled):
     assert "# HELP enviro_sensor_sleeping " in text
 
 
-def test_mqtt_and_stale_judgement_cover_the_period(polled):
+def test_the_freshness_window_and_home_assistants_expiry_cover_the_period(polled):
     group = polled.collector.groups["particulates"]
     assert group.freshness > PERIOD
-    assert polled.collector.groups["weather"].freshness < PERIOD
+    assert polled.collector.groups["weather"].freshness < PERIOD  # other groups keep theirs
+    sensor = next(s for s in group.sensors if s.name == "pms5003")
+    # What the outputs are given, as the service builds it.
+    context = OutputContext(
+        polled.service.settings, polled.registry, {}, tuple(polled.service.groups), polled.clock
+    )
+    _, payload = discovery_config(sensor, sensor.fields[0], "pi", "enviro", context.freshness["particulates"])
+    assert payload["expire_after"] > PERIOD
 
 
 def test_serial_commands_put_the_fan_to_sleep_with_set_still_high():
