@@ -22,7 +22,7 @@ from typing import Any
 from clocks import Clock, SystemClock
 from health_metrics import SensorHealth, error_reason
 from records import LOCAL_SOURCE, Event, Reading, StatusChange
-from retrievers.base import SensorReader, WarmingUp, validate
+from retrievers.base import DutyState, SensorReader, WarmingUp, Withheld, validate
 from retrievers.calibration import ROOM_FIELDS, Calibration, calibrate, with_room_reference
 from retrievers.config import GroupConfig, Sensor
 from retrievers.derivation import Derivation, Derived
@@ -114,8 +114,12 @@ class SensorState:
     runner: CallRunner | None = None
     #: The part was told to rest while its group is paused.
     resting: bool = False
-    #: What the outputs were last told: (status, up, reason).
-    announced: tuple[str, bool, str | None] | None = None
+    #: A duty-cycled part: asleep or spinning up, and when its next reading is
+    #: due (wall time); None for a part read every poll.
+    duty: DutyState | None = None
+    next_reading_at: float | None = None
+    #: What the outputs were last told: (status, up, reason, sleeping, next reading).
+    announced: tuple[str, bool, str | None, bool, float | None] | None = None
     #: Derives values from the sensor's history (retrievers.derivation), if its kind has one.
     derivation: Derivation | None = None
     #: The derivation raised (logged once; the reading goes out without its values).
@@ -291,6 +295,9 @@ class Collector:
         except WarmingUp as warming:
             self._warming_up(state, warming, self._clock.monotonic() - started)
             return
+        except Withheld as withheld:
+            self._withheld(state, withheld.state)
+            return
         except (Exception, SystemExit) as err:
             reason = state.reader.error_reason(err) or error_reason(err)
             self._reading_failed(state, reason, _describe(err), self._clock.monotonic() - started)
@@ -334,6 +341,7 @@ class Collector:
             state.up, state.failures, state.warming_up_left = True, 0, None
             state.opened, state.open_attempts = True, 0
             state.last_error = state.last_error_reason = None
+            self._note_duty(state, state.reader.duty_state())
         self._health.attempt(name, True, duration)
         self._health.success(name, reading.time)
         # The status first: an output that shows readings by status sees
@@ -418,6 +426,27 @@ class Collector:
             state.last_error = state.last_error_reason = None
         self._health.attempt(state.sensor.name, True, duration)
 
+    def _withheld(self, state: SensorState, duty: DutyState) -> None:
+        """A duty-cycled part between readings: not failing, and not stale while its reading lasts."""
+        with self._lock:
+            state.up, state.failures = True, 0
+            state.opened, state.open_attempts = True, 0
+            state.last_error = state.last_error_reason = None
+            self._note_duty(state, duty)
+            # Before its first reading it is warming up, as far as anyone asking can tell.
+            state.warming_up_left = duty.next_reading_in if state.reading is None else None
+        # Its driver is set up and nothing failed: up, as a warming-up part is.
+        self._health.attempt(state.sensor.name, True, None)
+
+    def _note_duty(self, state: SensorState, duty: DutyState | None) -> None:
+        state.duty = duty
+        if duty is None:
+            state.next_reading_at = None
+        else:
+            # Whole seconds: the wall and monotonic clocks drift apart by
+            # microseconds between polls, which must not read as a change.
+            state.next_reading_at = float(round(self._clock.now() + duty.next_reading_in))
+
     @staticmethod
     def _record_failure(state: SensorState, reason: str, message: str) -> None:
         state.up = False
@@ -444,7 +473,9 @@ class Collector:
         now = self._clock.monotonic()
         with self._lock:
             status, reason = self._status(state, now)
-            key = (status, state.up, reason)
+            sleeping = state.duty is not None and state.duty.asleep and status != "paused"
+            next_reading_at = state.next_reading_at if status not in ("paused", "failing") else None
+            key = (status, state.up, reason, sleeping, next_reading_at)
             if key == state.announced:
                 return
             state.announced = key
@@ -459,6 +490,8 @@ class Collector:
                 time=self._clock.now(),
                 monotonic=now,
                 warming_up_left=state.warming_up_left,
+                sleeping=sleeping,
+                next_reading_at=next_reading_at,
             )
             # Published under the lock, so two threads' changes of one
             # sensor reach the outputs in the order they were decided.

@@ -60,6 +60,10 @@ class StatusChange:
     monotonic: float
     #: Seconds until the sensor's values mean something, while warming up.
     warming_up_left: float | None = None
+    #: A duty-cycled sensor asleep between readings (ENVIRO_PARTICULATES_DUTY).
+    sleeping: bool = False
+    #: When a duty-cycled sensor's next reading is due (Unix time); None otherwise.
+    next_reading_at: float | None = None
 
 
 Event = Reading | StatusChange

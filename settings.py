@@ -20,6 +20,7 @@ from nodes.devices import Device, load_devices
 from retrievers import registry
 from retrievers.calibration import Calibration, check_calibration, check_room_reference, parse_calibration
 from retrievers.config import I2CSensorSpec, configured_sensors, parse_i2c_sensors
+from retrievers.duty import DutyCycle, parse_duty
 
 
 class SettingsError(ValueError):
@@ -262,6 +263,20 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("serial_device", "/dev/serial0", _text, "serial port of the PMS5003 on the real board"),
     Setting(
+        "particulates_duty",
+        "",
+        parse_duty,
+        "PMS5003 duty cycle `on/period` in seconds, e.g. `30/300`: woken, fan run `on` seconds, one "
+        "reading, asleep until `period` seconds have passed since waking; empty: always on",
+    ),
+    Setting(
+        "particulates_sleep",
+        "pin",
+        _choice("pin", "serial"),
+        "how the PMS5003 is put to sleep and woken: `pin` (its SET pin, GPIO 22) or `serial` "
+        "(the data manual's sleep/wake command)",
+    ),
+    Setting(
         "i2c_sensors",
         "aht10@0x38,bmp280@0x77",
         parse_i2c_sensors,
@@ -489,6 +504,9 @@ class Settings:
     virtual_seed: int
     virtual_faults: Mapping[str, str]
     serial_device: str
+    #: The PMS5003's duty cycle (``ENVIRO_PARTICULATES_DUTY``); None: always on.
+    particulates_duty: DutyCycle | None
+    particulates_sleep: str
     i2c_sensors: tuple[I2CSensorSpec, ...]
     groups: tuple[str, ...]
     read_timeout: float

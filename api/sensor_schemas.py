@@ -119,6 +119,17 @@ def _sensor_properties(reader: Sensor) -> dict[str, Any]:
             "(the AQI category's name, the pollutant that sets the AQI); absent when there are none.",
         },
         "reason": {"type": "string", "description": "Why the sensor is not ok, or its last error."},
+        "sleeping": {
+            "type": "boolean",
+            "description": "A duty-cycled sensor (ENVIRO_PARTICULATES_DUTY): true while asleep between "
+            "readings, false while awake and settling; absent for a sensor read every poll.",
+        },
+        "next_reading_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When a duty-cycled sensor's next reading is due (UTC); its last reading "
+            "stays current until then. Absent for a sensor read every poll, and while paused.",
+        },
     }
 
 

@@ -49,6 +49,8 @@ def sensor_body(sensor: SensorView) -> dict:
             body["notes"] = dict(sensor.notes)
     if sensor.reason:
         body["reason"] = sensor.reason
+    if sensor.next_reading_at is not None:
+        body.update(sleeping=sensor.sleeping, next_reading_at=iso_utc(sensor.next_reading_at))
     return body
 
 

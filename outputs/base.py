@@ -32,8 +32,8 @@ class OutputContext:
 
     @property
     def intervals(self) -> dict[str, float]:
-        """Seconds between polls of each polled group."""
-        return {group.name: group.interval for group in self.groups if group.enabled}
+        """Seconds between readings of each polled group (a duty cycle's period, else its polls')."""
+        return {group.name: group.sampling_interval for group in self.groups if group.enabled}
 
 
 class Unavailable(ConnectionError):

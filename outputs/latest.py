@@ -37,6 +37,10 @@ class SensorView:
     calibrated: tuple[str, ...] = ()
     #: Words about derived values, by field key (Reading.notes).
     notes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: A duty-cycled sensor asleep between readings, and when its next reading
+    #: is due (Unix time; None for a sensor read every poll, or paused).
+    sleeping: bool = False
+    next_reading_at: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +105,8 @@ class LatestStore:
             error_reason=change.error_reason if change is not None else None,
             calibrated=reading.calibrated if reading is not None else (),
             notes=reading.notes if reading is not None else {},
+            sleeping=change.sleeping if change is not None else False,
+            next_reading_at=change.next_reading_at if change is not None else None,
         )
 
     def views(self, group: str | None = None) -> list[SensorView]:

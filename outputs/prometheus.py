@@ -41,9 +41,17 @@ class PrometheusGauges(LatestReadings):
             "1 while the sensor's group is paused by request (POST /api/sensors/<group>/pause), else 0.",
             labels=["sensor"],
         )
+        sleeping = GaugeMetricFamily(
+            "enviro_sensor_sleeping",
+            "1 while a duty-cycled sensor sleeps between readings (ENVIRO_PARTICULATES_DUTY; its last "
+            "reading stays current until the next), else 0. Computed at scrape time.",
+            labels=["sensor"],
+        )
         for view in self.store.views():
             paused.add_metric([view.name], 1.0 if view.status == "paused" else 0.0)
+            sleeping.add_metric([view.name], 1.0 if view.sleeping else 0.0)
         yield paused
+        yield sleeping
 
 
 def measurement_families(store: LatestStore, intervals: Mapping[str, float]) -> Iterator[Metric]:

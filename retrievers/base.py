@@ -91,6 +91,25 @@ class WarmingUp(Exception):
         self.seconds_left = seconds_left
 
 
+@dataclasses.dataclass(frozen=True)
+class DutyState:
+    """Where a duty-cycled part is between readings (retrievers.duty)."""
+
+    #: Fan (or whatever the part rests) off; False while it spins up after waking.
+    asleep: bool
+    #: Seconds until its next reading is due.
+    next_reading_in: float
+
+
+class Withheld(Exception):
+    """A duty-cycled part gives no reading this poll: it sleeps or is settling."""
+
+    def __init__(self, state: DutyState) -> None:
+        what = "asleep" if state.asleep else "spinning up"
+        super().__init__(f"{what}, next reading in {state.next_reading_in:.0f} s")
+        self.state = state
+
+
 # Ways any read can fail (the reason label of enviro_sensor_read_errors_total).
 COMMON_ERROR_REASONS = ("setup_failed", "timeout", "io_error", "invalid_reading", "driver_error")
 
@@ -126,6 +145,10 @@ class SensorReader(abc.ABC):
     @abc.abstractmethod
     def read(self) -> dict[str, float]:
         """One set of values keyed by ``Field.key``; raise on any failure."""
+
+    def duty_state(self) -> DutyState | None:
+        """Where a duty-cycled part is now (after a read); None for a part read every poll."""
+        return None
 
     def error_reason(self, err: BaseException) -> str | None:
         """A metric reason for a driver-specific exception; None for the generic mapping."""

@@ -73,6 +73,8 @@ class GroupConfig:
     aliases: tuple[str, ...] = ()
     #: Why the group is not polled, when it is not.
     disabled_reason: str | None = None
+    #: Seconds between readings of a duty-cycled group (its period); 0: every poll.
+    reading_period: float = 0.0
 
     @property
     def route(self) -> str:
@@ -84,8 +86,13 @@ class GroupConfig:
 
     @property
     def freshness(self) -> float:
-        """Seconds a reading counts as current."""
-        return FRESH_INTERVALS * self.interval + self.read_timeout
+        """Seconds a reading counts as current (a duty cycle's period longer)."""
+        return FRESH_INTERVALS * self.interval + self.read_timeout + self.reading_period
+
+    @property
+    def sampling_interval(self) -> float:
+        """Seconds between readings: the duty cycle's period, else the polling interval."""
+        return max(self.interval, self.reading_period)
 
 
 def _parse_item(item: str, kinds: dict[str, SensorKind]) -> tuple[str, int, int]:
@@ -151,6 +158,14 @@ def configured_sensors(i2c_sensors: tuple[I2CSensorSpec, ...]) -> list[Sensor]:
     return sensors
 
 
+def _reading_period(settings: Settings, members: tuple[Sensor, ...]) -> float:
+    """The duty cycle's period for the PMS5003's group (ENVIRO_PARTICULATES_DUTY)."""
+    duty = settings.particulates_duty
+    if duty is None or not any(sensor.kind.kind == "pms5003" for sensor in members):
+        return 0.0
+    return duty.period
+
+
 def build_groups(settings: Settings) -> list[GroupConfig]:
     """Every declared group with its configured sensors (no I/O)."""
     sensors = configured_sensors(settings.i2c_sensors)
@@ -172,6 +187,7 @@ def build_groups(settings: Settings) -> list[GroupConfig]:
                 sensors=members,
                 aliases=spec.aliases,
                 disabled_reason=reason,
+                reading_period=_reading_period(settings, members),
             )
         )
     return groups

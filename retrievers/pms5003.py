@@ -8,17 +8,28 @@ particles beyond 0.3, 0.5, 1.0, 2.5, 5.0 and 10 um per 0.1 L of air.
 Enable pin GPIO 22, reset pin GPIO 27. Read through the pms5003 package.
 The US EPA air quality index is derived from its readings by
 ``retrievers.air_quality``.
+
+With ``ENVIRO_PARTICULATES_DUTY`` (``on/period``, e.g. ``30/300``) the sensor
+sleeps between readings: woken, its fan runs ``on`` seconds (the manual:
+"stable data should be got at least 30 seconds after the sensor wakeup"),
+one frame is read and published, and it sleeps until ``period`` seconds
+have passed since waking. ``ENVIRO_PARTICULATES_SLEEP`` says how: ``pin``
+(SET, pin 3, low; the default) or ``serial`` (the manual's appendix II
+command 0xE4, data 0 sleep, 1 wake).
 """
 
 from __future__ import annotations
 
+import logging
+import struct
 from typing import TYPE_CHECKING
 
 import pms5003
 import serial
 
 from retrievers import air_quality
-from retrievers.base import COMMON_ERROR_REASONS, Field, SensorReader
+from retrievers.base import COMMON_ERROR_REASONS, DutyState, Field, SensorReader, Withheld
+from retrievers.duty import DutySchedule, Phase
 from retrievers.registry import SensorKind, register_kind
 
 if TYPE_CHECKING:
@@ -40,6 +51,24 @@ MAX_COUNT = 65535  # a 16-bit field
 # Clean indoor air, for the API documentation's examples.
 TYPICAL_MASS = {"pm1_0": 4.0, "pm2_5": 6.0, "pm10": 9.0}
 TYPICAL_COUNT = {"0_3": 1100, "0_5": 320, "1_0": 45, "2_5": 6, "5_0": 2, "10": 1}
+
+
+log = logging.getLogger(__name__)
+
+# Host commands (data manual, appendix II): 42 4D, command, data high, data
+# low, then the LRC, the sum of those five bytes.
+_COMMAND_START = b"\x42\x4d"
+SLEEP_OR_WAKE = 0xE4
+
+
+def command(code: int, data: int) -> bytes:
+    """The 7 bytes of a host command, LRC included."""
+    body = _COMMAND_START + struct.pack(">BH", code, data)
+    return body + struct.pack(">H", sum(body) & 0xFFFF)
+
+
+SLEEP_COMMAND = command(SLEEP_OR_WAKE, 0)  # 42 4d e4 00 00 01 73
+WAKE_COMMAND = command(SLEEP_OR_WAKE, 1)  # 42 4d e4 00 01 01 74
 
 
 # Home Assistant's device class for each mass size.
@@ -146,25 +175,63 @@ def _air_quality_fields() -> tuple[Field, ...]:
 
 
 class PMS5003Reader(SensorReader):
-    """One frame per poll; a bad frame gets a reset and one more try."""
+    """One frame per poll (or per duty cycle); a bad frame gets a reset and one more try."""
 
     _driver: pms5003.PMS5003 | None = None
     _reopen = False
+    _schedule: DutySchedule | None = None
 
     def open(self, board: Board) -> None:
         if self._driver is not None:
             # The pins are still ours: only the serial port needs opening again.
             self._driver.setup()
             self._reopen = False
-            return
-        self._driver = pms5003.PMS5003(
-            device=board.serial_device(),
-            baudrate=9600,
-            pin_enable=board.driver_pin("pms5003_enable"),
-            pin_reset=board.driver_pin("pms5003_reset"),
-        )
+        else:
+            self._driver = pms5003.PMS5003(
+                device=board.serial_device(),
+                baudrate=9600,
+                pin_enable=board.driver_pin("pms5003_enable"),
+                pin_reset=board.driver_pin("pms5003_reset"),
+            )
+        # The driver drives SET high; a sleep command from before a restart
+        # outlives it, so a serial sleeper is woken by command too. Either
+        # way the sensor is awake now, and its first cycle begins.
+        self._set_awake(True)
+        duty = self.settings.particulates_duty
+        if duty is not None:
+            self._schedule = DutySchedule(duty, self.clock.monotonic())
 
     def read(self) -> dict[str, float]:
+        schedule = self._schedule
+        if schedule is None:
+            return self._read_frame()
+        now = self.clock.monotonic()
+        phase = schedule.phase(now)
+        if phase is Phase.WAKE:
+            self._set_awake(True)
+            schedule.woke(now)
+            phase = schedule.phase(now)
+        if phase is not Phase.READ:
+            state = self.duty_state()
+            assert state is not None
+            raise Withheld(state)
+        # Still awake after a failed read: the next poll tries again.
+        values = self._read_frame()
+        schedule.read()
+        try:
+            self._set_awake(False)
+        except (serial.SerialException, OSError) as err:
+            log.warning("%s: cannot put the sensor to sleep: %s", self.name, err)
+        return values
+
+    def duty_state(self) -> DutyState | None:
+        schedule = self._schedule
+        if schedule is None:
+            return None
+        now = self.clock.monotonic()
+        return DutyState(schedule.read_done, max(0.0, schedule.next_reading_at() - now))
+
+    def _read_frame(self) -> dict[str, float]:
         driver = self._driver
         assert driver is not None, "read before open"
         if self._reopen:
@@ -200,16 +267,29 @@ class PMS5003Reader(SensorReader):
         return values
 
     def rest(self) -> None:
-        # Enable (SET) low puts the PMS5003 to sleep: fan and laser off (data
-        # manual, pin 3), which spares the fan's life while nobody listens.
-        if self._driver is not None:
-            self._driver.set_pin(self._driver._pin_enable, False)
+        # Asleep, fan and laser are off, which spares their life while nobody
+        # listens (paused).
+        self._set_awake(False)
 
     def wake(self) -> None:
-        # The fan needs about 30 s to give stable data again (data manual);
-        # the first reads after waking may time out and are counted as such.
-        if self._driver is not None:
-            self._driver.set_pin(self._driver._pin_enable, True)
+        # The fan needs about 30 s to give stable data again (data manual):
+        # a duty cycle starts over and withholds its reading until then.
+        self._set_awake(True)
+        if self._schedule is not None:
+            self._schedule.woke(self.clock.monotonic())
+
+    def _set_awake(self, awake: bool) -> None:
+        """Wake or sleep the sensor the way ENVIRO_PARTICULATES_SLEEP says."""
+        driver = self._driver
+        if driver is None:
+            return
+        if self.settings.particulates_sleep == "serial":
+            # The manual's sleep/wake command; SET stays high.
+            driver._serial.write(WAKE_COMMAND if awake else SLEEP_COMMAND)
+            driver._serial.flush()
+        else:
+            # SET (pin 3) low: sleep mode; high: working (data manual).
+            driver.set_pin(driver._pin_enable, awake)
 
     def error_reason(self, err: BaseException) -> str | None:
         if isinstance(err, pms5003.ChecksumMismatchError):

@@ -36,9 +36,10 @@ PROMTOOL_ACCEPTED = {
 class PolledApp:
     """The app, its board and its collector, with polling in the test's hands."""
 
-    def __init__(self, faults=None, environ=None, outputs=None, **settings) -> None:
+    def __init__(self, faults=None, environ=None, outputs=None, board_options=None, **settings) -> None:
         self.clock = ManualClock()
-        self.board = VirtualBoard(seed=5, faults=faults, clock=self.clock, **FAST_PMS5003)
+        options = {**FAST_PMS5003, **(board_options or {})}
+        self.board = VirtualBoard(seed=5, faults=faults, clock=self.clock, **options)
         config = {"read_timeout": 2.0, "gas_warmup": 0.0, "lcd": "off"}
         config.update(settings)
         # Every group polled each second unless the test says otherwise: a

@@ -20,14 +20,19 @@ from hardware.virtual.gpio import VirtualGpio
 from hardware.virtual.pms5003 import (
     MAX_CONCENTRATION_UGM3,
     UART_BUFFER_BYTES,
+    Command,
     FrameError,
     ParticulateFrame,
     VirtualPMS5003,
     build_frame,
+    command_bytes,
     frame_values,
+    parse_command,
     parse_frame,
     particle_counts,
 )
+from retrievers.pms5003 import SLEEP_COMMAND, WAKE_COMMAND
+from retrievers.pms5003 import command as product_command
 from tests.virtual_support import MORNING
 
 # A frame laid out by hand from the data manual's appendix I: PM1.0 5,
@@ -460,3 +465,123 @@ def test_stop_removes_the_device(air, faults, gpio):
     sensor.stop()  # twice is harmless
     with pytest.raises(RuntimeError, match="not started"):
         _ = sensor.device_path
+
+
+# Host commands (data manual, appendix II): 42 4D, command, data high and
+# low, and the LRC, the sum of the five bytes before it, laid out by hand.
+MANUAL_COMMANDS = {
+    "passive": (0xE1, 0, "42 4d e1 00 00 01 70"),
+    "active": (0xE1, 1, "42 4d e1 00 01 01 71"),
+    "read": (0xE2, 0, "42 4d e2 00 00 01 71"),
+    "sleep": (0xE4, 0, "42 4d e4 00 00 01 73"),
+    "wake": (0xE4, 1, "42 4d e4 00 01 01 74"),
+}
+
+
+def send(driver, name: str) -> None:
+    driver._serial.write(bytes.fromhex(MANUAL_COMMANDS[name][2]))
+    driver._serial.flush()
+
+
+@pytest.mark.parametrize("name", sorted(MANUAL_COMMANDS))
+def test_command_bytes_match_the_manual(name):
+    code, data, literal = MANUAL_COMMANDS[name]
+    assert command_bytes(code, data) == bytes.fromhex(literal)
+    assert parse_command(bytes.fromhex(literal)) == Command(code, data)
+    # The service's own encoder, written apart from the emulation's.
+    assert product_command(code, data) == bytes.fromhex(literal)
+
+
+def test_the_services_sleep_and_wake_commands_are_the_manuals():
+    assert bytes.fromhex(MANUAL_COMMANDS["sleep"][2]) == SLEEP_COMMAND
+    assert bytes.fromhex(MANUAL_COMMANDS["wake"][2]) == WAKE_COMMAND
+
+
+def test_parse_command_rejects_a_wrong_lrc():
+    with pytest.raises(FrameError, match="LRC"):
+        parse_command(bytes.fromhex("42 4d e4 00 00 01 74"))
+
+
+def test_passive_mode_answers_read_requests_only(stepped, gpio, air):
+    sensor, clock = stepped
+    driver = open_driver(sensor, gpio)
+    step(sensor, clock, STARTUP + JUST_PAST)
+    send(driver, "passive")
+    step(sensor, clock, JUST_PAST)
+    assert sensor.passive
+    driver._serial.reset_input_buffer()
+    quiet = sensor.frames_sent
+    for _ in range(5):
+        step(sensor, clock, FRAME_INTERVAL + JUST_PAST)
+    assert sensor.frames_sent == quiet
+    send(driver, "read")
+    sensor.catch_up()
+    sensor.catch_up()  # a request written during a pass is taken on the next
+    assert sensor.frames_sent == quiet + 1
+    assert driver.read().pm_ug_per_m3(2.5) == 10
+    send(driver, "active")
+    step(sensor, clock, JUST_PAST)
+    step(sensor, clock, FRAME_INTERVAL + JUST_PAST)
+    assert not sensor.passive and sensor.frames_sent > quiet + 1
+    assert [c.code for c in sensor.commands] == [0xE1, 0xE2, 0xE1]
+
+
+def test_sleep_and_wake_commands_stop_and_restart_the_fan(stepped, gpio):
+    sensor, clock = stepped
+    driver = open_driver(sensor, gpio)
+    step(sensor, clock, STARTUP + JUST_PAST)
+    send(driver, "sleep")
+    step(sensor, clock, JUST_PAST)
+    step(sensor, clock, JUST_PAST)
+    assert not sensor.fan_running() and gpio.level(22)  # asleep with SET high
+    asleep = sensor.frames_sent
+    for _ in range(5):
+        step(sensor, clock, FRAME_INTERVAL + JUST_PAST)
+    assert sensor.frames_sent == asleep
+    send(driver, "wake")
+    step(sensor, clock, JUST_PAST)
+    step(sensor, clock, JUST_PAST)
+    assert sensor.fan_running()
+    step(sensor, clock, STARTUP / 2)
+    assert sensor.frames_sent == asleep  # quiet while it starts again
+    step(sensor, clock, STARTUP / 2 + FRAME_INTERVAL)
+    assert sensor.frames_sent > asleep
+
+
+def test_a_command_with_a_wrong_lrc_is_ignored(stepped, gpio):
+    sensor, clock = stepped
+    driver = open_driver(sensor, gpio)
+    driver._serial.write(bytes.fromhex("42 4d e4 00 00 01 74"))  # sleep, LRC off by one
+    driver._serial.flush()
+    step(sensor, clock, STARTUP + JUST_PAST)
+    step(sensor, clock, JUST_PAST)
+    assert sensor.commands_ignored == 1 and sensor.commands == []
+    assert sensor.fan_running()
+
+
+def test_frames_during_the_fans_spin_up_read_low_then_settle(air, faults, gpio):
+    clock = ManualClock(MORNING, real_time_waits=False)
+    sensor = VirtualPMS5003(
+        air, faults, gpio, clock=clock, frame_interval=1.0, startup_seconds=1.0, spin_up_seconds=30.0
+    )
+    sensor.start()
+    try:
+        driver = open_driver(sensor, gpio)
+        driver._serial.timeout = SHORT_SERIAL_TIMEOUT
+        readings = []
+        for seconds in (15.0, 31.0):
+            driver._serial.reset_input_buffer()
+            step(sensor, clock, seconds - clock.monotonic())
+            readings.append(driver.read().pm_ug_per_m3(10))
+        # Air at 15.6 ug/m3 of PM10: half of it counted half-way through the spin-up.
+        assert readings == [round(15.6 * 15 / 30), 16]
+        assert sensor.unsettled_frames >= 1
+        # Asleep and woken by SET: the spin-up starts over.
+        gpio.drive(22, False)
+        step(sensor, clock, 5.0)
+        assert sensor.fan_speed() == 0.0
+        gpio.drive(22, True)
+        step(sensor, clock, 15.0)
+        assert sensor.fan_speed() == pytest.approx(0.5)
+    finally:
+        sensor.stop()

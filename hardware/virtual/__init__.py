@@ -25,7 +25,9 @@ Time (``hardware.virtual.clock``): everything follows ``clock``, the wall
 clock unless a test passes a ManualClock. I2C transfers take no time unless
 ``wire_time=True``. The PMS5003 sends a frame every
 ``pms5003_frame_interval`` seconds after ``pms5003_startup`` seconds of
-quiet (1 s each, as the real sensor); a test board with intervals of a few
+quiet (1 s each, as the real sensor), and its frames settle
+``pms5003_spin_up`` seconds after power-up or wake (30 s, the data
+manual's figure); a test board with intervals of a few
 milliseconds answers a particulate read in tens of milliseconds, even on a
 ManualClock that nobody advances (see ``hardware.virtual.pms5003``).
 """
@@ -60,7 +62,12 @@ from hardware.virtual.faults import Faults, parse_fault_spec
 from hardware.virtual.gpio import VirtualGpio
 from hardware.virtual.i2c import I2CChip, VirtualI2CBus
 from hardware.virtual.microphone import VirtualMicrophone
-from hardware.virtual.pms5003 import FRAME_INTERVAL_SECONDS, STARTUP_SECONDS, VirtualPMS5003
+from hardware.virtual.pms5003 import (
+    FRAME_INTERVAL_SECONDS,
+    SPIN_UP_SECONDS,
+    STARTUP_SECONDS,
+    VirtualPMS5003,
+)
 
 __all__ = ["ManualClock", "VirtualBoard", "WallClock", "load_emulation"]
 
@@ -111,7 +118,8 @@ class VirtualBoard(Board):
     clock; ``utc_offset_seconds`` sets where the model's day falls (0: UTC).
     ``wire_time`` makes I2C transfers last their time on a 100 kHz bus;
     ``pms5003_frame_interval`` and ``pms5003_startup`` set the PMS5003's
-    frame cadence and quiet time after power-up, reset or wake (seconds).
+    frame cadence and quiet time after power-up, reset or wake, and
+    ``pms5003_spin_up`` the fan's spin-up time before its frames settle (seconds).
     """
 
     kind = "virtual"
@@ -126,6 +134,7 @@ class VirtualBoard(Board):
         wire_time: bool = False,
         pms5003_frame_interval: float = FRAME_INTERVAL_SECONDS,
         pms5003_startup: float = STARTUP_SECONDS,
+        pms5003_spin_up: float = SPIN_UP_SECONDS,
     ) -> None:
         self.seed = seed
         self.clock: Clock = clock if clock is not None else WallClock()
@@ -159,6 +168,7 @@ class VirtualBoard(Board):
             clock=self.clock,
             frame_interval=pms5003_frame_interval,
             startup_seconds=pms5003_startup,
+            spin_up_seconds=pms5003_spin_up,
         )
         self._serial_started = False
         self._panel: Any = None

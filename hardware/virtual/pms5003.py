@@ -29,9 +29,25 @@ jumps (a sensor sends no backlog). On a ManualClock with
 clock; a driver reading from such a sensor waits for its own timeout, so
 such tests step the sensor by hand: ``advance``, then ``catch_up``.
 
-The thread notices a clock advance, a pin change or a fault within a tick
-(at most 50 ms, less for short intervals); ``catch_up`` waits until it has
-acted on the time and faults as they are now.
+The thread notices a clock advance, a pin change, a command or a fault
+within a tick (at most 50 ms, less for short intervals); ``catch_up`` waits
+until it has acted on the time, commands and faults as they are now.
+
+Commands (data manual, appendix II), 7 bytes each, big-endian:
+
+    0x42 0x4D | command | data high | data low | LRC = sum of the 5 bytes before it
+
+    0xE1 change mode: data 0 passive, 1 active (the default at power-up)
+    0xE2 read in passive mode: the answer is one 32-byte frame (appendix I)
+    0xE4 sleep (data 0) or wake up (data 1)
+
+The manual documents an answer for 0xE2 only, and so the emulation answers
+nothing else; a command whose LRC does not match is ignored and counted.
+Asleep (SET low or the 0xE4 command), fan and laser are off and nothing is
+sent. After power-up, reset or wake the fan spins up: the manual wants 30 s
+before the data are stable. Frames sent during ``spin_up_seconds`` are
+unsettled: the fan, not yet at speed, draws less air, and every value falls
+short by the fraction of the spin-up not yet run.
 """
 
 from __future__ import annotations
@@ -84,6 +100,15 @@ UART_BUFFER_BYTES = 4095
 # the first frames come well before that).
 FRAME_INTERVAL_SECONDS = 1.0
 STARTUP_SECONDS = 1.0
+# Data manual, appendix II: "stable data should be got at least 30 seconds
+# after the sensor wakeup from the sleep mode because of the fan's performance".
+SPIN_UP_SECONDS = 30.0
+
+# Command bytes (data manual, appendix II).
+COMMAND_SIZE = 7
+CHANGE_MODE = 0xE1
+READ_PASSIVE = 0xE2
+SLEEP_OR_WAKE = 0xE4
 # The longest the thread sleeps before looking again at the pins, faults
 # and the board's clock, which announce nothing.
 TICK_SECONDS = 0.05
@@ -129,6 +154,30 @@ class ParticulateFrame:
             *self.counts,
             self.reserved,
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """One host command: its code and 16-bit data word."""
+
+    code: int
+    data: int
+
+
+def command_bytes(code: int, data: int) -> bytes:
+    """The 7 bytes of a host command, with its LRC (the sum of the bytes before it)."""
+    body = START + bytes([code]) + struct.pack(">H", data)
+    return body + struct.pack(">H", sum(body) & 0xFFFF)
+
+
+def parse_command(raw: bytes) -> Command:
+    """The command in 7 bytes; FrameError if they are not a valid one."""
+    if len(raw) != COMMAND_SIZE or raw[:2] != START:
+        raise FrameError(f"a command is 42 4d and 5 more bytes, got {raw.hex(' ')}")
+    code, data, lrc = struct.unpack(">BHH", raw[2:])
+    if lrc != sum(raw[:5]) & 0xFFFF:
+        raise FrameError(f"command LRC {lrc:#06x} != sum of bytes {sum(raw[:5]) & 0xFFFF:#06x}")
+    return Command(code, data)
 
 
 def checksum(frame: bytes) -> int:
@@ -215,8 +264,13 @@ def particle_counts(pm1_0: float, pm2_5: float, pm10: float) -> tuple[int, int, 
     return beyond_0_3, beyond_0_5, beyond_1, beyond_2_5, beyond_5, beyond_10
 
 
-def frame_values(pm1_0: float, pm2_5: float, pm10: float) -> ParticulateFrame:
-    """What a working sensor reports for these CF=1 mass concentrations (ug/m3)."""
+def frame_values(pm1_0: float, pm2_5: float, pm10: float, fan_speed: float = 1.0) -> ParticulateFrame:
+    """What a working sensor reports for these CF=1 mass concentrations (ug/m3).
+
+    ``fan_speed`` below 1 is a fan still spinning up: it draws that share
+    of the air, and the sensor counts that share of the particles.
+    """
+    pm1_0, pm2_5, pm10 = (value * fan_speed for value in (pm1_0, pm2_5, pm10))
 
     def clamp(value: float) -> float:
         return min(max(value, 0.0), MAX_CONCENTRATION_UGM3)
@@ -243,11 +297,12 @@ def corrupt(frame: bytes) -> bytes:
 
 
 class VirtualPMS5003:
-    """A PMS5003 in active mode behind a pty, honouring SET, RESET and faults.
+    """A PMS5003 behind a pty, honouring SET, RESET, the host's commands and faults.
 
     ``frame_interval`` is the time between frames (about a second on the
     real sensor); ``startup_seconds`` the quiet time after power-up, reset or
-    wake before the first frame; both on ``clock`` (see the module notes).
+    wake before the first frame; ``spin_up_seconds`` the time after which
+    its frames are settled (0: at once); all on ``clock`` (see the module notes).
     """
 
     def __init__(
@@ -259,15 +314,19 @@ class VirtualPMS5003:
         clock: Clock | None = None,
         frame_interval: float = FRAME_INTERVAL_SECONDS,
         startup_seconds: float = STARTUP_SECONDS,
+        spin_up_seconds: float = 0.0,
     ) -> None:
-        if frame_interval <= 0 or startup_seconds < 0:
-            raise ValueError("the frame interval must be positive and the start-up time not negative")
+        if frame_interval <= 0 or startup_seconds < 0 or spin_up_seconds < 0:
+            raise ValueError(
+                "the frame interval must be positive and the start-up and spin-up times not negative"
+            )
         self._environment = environment
         self._faults = faults
         self._gpio = gpio
         self._clock: Clock = clock if clock is not None else WallClock()
         self._interval = frame_interval
         self._startup = startup_seconds
+        self._spin_up = spin_up_seconds
         self._tick = min(TICK_SECONDS, frame_interval / 2)
         self._enable_pin = PINS["pms5003_enable"]
         self._reset_pin = PINS["pms5003_reset"]
@@ -284,7 +343,19 @@ class VirtualPMS5003:
         self._waiting = Stopwatch(self._clock)
         self._wait_seconds = startup_seconds
         self._frames_sent = 0
+        self._unsettled_frames = 0
         self._model_failing = False
+        # The host's commands: mode, sleep, the bytes of a command not yet
+        # whole, and what was received (for tests and demos).
+        self._passive = False
+        self._asleep_by_command = False
+        self._command_bytes = b""
+        self._commands: list[Command] = []
+        self._commands_ignored = 0
+        self._read_requested = False
+        self._started_up = False
+        # Time since the fan last started (power-up, reset or wake).
+        self._fan = Stopwatch(self._clock)
         # Passes of the thread's loop begun and finished (``catch_up``).
         self._passes = threading.Condition()
         self._passes_begun = self._passes_done = 0
@@ -318,9 +389,55 @@ class VirtualPMS5003:
         with self._lock:
             return self._frames_sent
 
+    @property
+    def spin_up_seconds(self) -> float:
+        """Seconds after power-up, reset or wake before frames are settled, on the board's clock."""
+        return self._spin_up
+
+    @property
+    def unsettled_frames(self) -> int:
+        """Frames sent while the fan was still spinning up."""
+        with self._lock:
+            return self._unsettled_frames
+
+    @property
+    def commands(self) -> list[Command]:
+        """Every valid command received, oldest first."""
+        with self._lock:
+            return list(self._commands)
+
+    @property
+    def commands_ignored(self) -> int:
+        """Commands dropped for a wrong LRC or an unknown code."""
+        with self._lock:
+            return self._commands_ignored
+
+    @property
+    def passive(self) -> bool:
+        """True in passive mode: frames only on a read request (command 0xE2)."""
+        with self._lock:
+            return self._passive
+
     def running(self) -> bool:
         """True while the sensor is powered, awake and out of reset."""
-        return self._present and self._gpio.level(self._enable_pin) and self._gpio.level(self._reset_pin)
+        return (
+            self._present
+            and not self._asleep_by_command
+            and self._gpio.level(self._enable_pin)
+            and self._gpio.level(self._reset_pin)
+        )
+
+    def fan_running(self) -> bool:
+        """True while the fan turns: powered and awake (SET high, no sleep command)."""
+        return self._present and not self._asleep_by_command and self._gpio.level(self._enable_pin)
+
+    def fan_speed(self) -> float:
+        """The share of its working speed the fan has reached (0 while asleep)."""
+        if not self.fan_running():
+            return 0.0
+        if self._spin_up <= 0:
+            return 1.0
+        return min(1.0, self._fan.elapsed() / self._spin_up)
 
     def start(self) -> None:
         """Open the pty and start sending frames."""
@@ -385,8 +502,52 @@ class VirtualPMS5003:
             self._restart_locked()
 
     def _restart_locked(self) -> None:
+        # The fan's stopwatch first: it never reads less than the start-up's.
+        self._fan = Stopwatch(self._clock)
         self._waiting = Stopwatch(self._clock)
         self._wait_seconds = self._startup
+        self._read_requested = False
+        self._started_up = False
+
+    def _take_commands(self) -> None:
+        """Read what the host wrote and act on each whole command (lock held)."""
+        try:
+            received = os.read(self._master, 4096)
+        except (BlockingIOError, OSError):
+            received = b""
+        data = self._command_bytes + received
+        while len(data) >= COMMAND_SIZE:
+            start = data.find(START)
+            if start < 0:
+                data = data[-1:]  # the 0x42 of a command cut in two may be last
+                break
+            if len(data) - start < COMMAND_SIZE:
+                data = data[start:]
+                break
+            try:
+                command = parse_command(data[start : start + COMMAND_SIZE])
+            except FrameError:
+                self._commands_ignored += 1
+                data = data[start + 2 :]
+                continue
+            data = data[start + COMMAND_SIZE :]
+            self._obey(command)
+        self._command_bytes = data
+
+    def _obey(self, command: Command) -> None:
+        if command.code == CHANGE_MODE and command.data in (0, 1):
+            self._passive = command.data == 0
+        elif command.code == READ_PASSIVE:
+            self._read_requested = self._passive
+        elif command.code == SLEEP_OR_WAKE and command.data in (0, 1):
+            asleep = command.data == 0
+            if self._asleep_by_command and not asleep:
+                self._restart_locked()  # woken: the fan starts again
+            self._asleep_by_command = asleep
+        else:
+            self._commands_ignored += 1
+            return
+        self._commands.append(command)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -396,8 +557,16 @@ class VirtualPMS5003:
                 self._passes_begun += 1
             self._follow_presence()
             with self._lock:
+                self._take_commands()
                 if self._waiting.passed(self._wait_seconds):
+                    self._started_up = True
+                if self._read_requested and self._started_up:
+                    # Passive mode: one frame in answer, the cadence unchanged.
+                    self._read_requested = False
                     if self.running():
+                        self._send_frame()
+                if self._waiting.passed(self._wait_seconds):
+                    if self.running() and not self._passive:
                         self._send_frame()
                     # Asleep or in reset the cadence runs on, sending nothing,
                     # and waking restarts it: no backlog of missed frames.
@@ -436,7 +605,10 @@ class VirtualPMS5003:
                 values = out_of_range_values()
             else:
                 c = self._environment.conditions()
-                values = frame_values(c.pm1_0_ugm3, c.pm2_5_ugm3, c.pm10_ugm3)
+                speed = self.fan_speed()
+                values = frame_values(c.pm1_0_ugm3, c.pm2_5_ugm3, c.pm10_ugm3, fan_speed=speed)
+                if speed < 1.0:
+                    self._unsettled_frames += 1
         except Exception:
             # A broken model must not end the sensor's thread: this frame is
             # lost. Said once, not once a second, until frames flow again.
