@@ -51,6 +51,18 @@ from bench.http_load import run_wrk  # noqa: E402
 from tests.servers import GUNICORN, free_port, stop, wait_until_serving  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
+# Threads that belong to the virtual board alone.
+EMULATION_THREADS = ("virtual-",)
+# Leaf frames of a thread that py-spy caught at a blocking wait.
+WAITS = (
+    "wait (threading.py",
+    "Condition.wait",
+    "Event.wait",
+    "EpollSelector.select",
+    "SystemClock.sleep",
+    "_worker (concurrent/futures/thread.py",
+    "Serial.read (serial/serialposix.py",
+)
 MIB = 1024.0
 
 
@@ -119,9 +131,22 @@ def memory_figures(master: int, worker: int) -> dict[str, float]:
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def thread_names(spy: str, pid: int) -> dict[int, str]:
+    """The worker's threads by OS thread id, named as Python knows them (from py-spy dump)."""
+    dump = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60).stdout
+    names = {}
+    for line in dump.splitlines():
+        if line.startswith("Thread "):
+            tid, _, rest = line[len("Thread ") :].partition(" ")
+            with contextlib.suppress(ValueError):
+                names[int(tid)] = rest.split('"')[1] if '"' in rest else rest
+    return names
 
 
 # --- start-up -----------------------------------------------------------------
@@ -157,39 +182,60 @@ def idle(args: argparse.Namespace) -> None:
     with server() as (_base, process, _spawned):
         worker = worker_pid(process.pid)
         time.sleep(args.settle)
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        names = thread_names(spy, worker) if Path(spy).exists() else {}
+        threads_before = {tid: cpu_seconds(worker, tid) for tid in names}
         before, started = cpu_seconds(worker), time.monotonic()
         time.sleep(args.idle_seconds)
-        busy = (cpu_seconds(worker) - before) / (time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        busy = (cpu_seconds(worker) - before) / elapsed
         print(f"idle: worker {busy * 100:.2f} % of one core over {args.idle_seconds:.0f} s")
-        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-        if not Path(spy).exists():
+        if not names:
             print("idle: no py-spy, the emulation's share is not split out")
             return
+        by_name: collections.Counter[str] = collections.Counter()
+        for tid, spent in threads_before.items():
+            with contextlib.suppress(OSError):
+                by_name[names[tid]] += (cpu_seconds(worker, tid) - spent) / elapsed
+        emulated = sum(share for name, share in by_name.items() if name.startswith(EMULATION_THREADS))
+        print(
+            f"idle: emulation threads {emulated * 100:.2f} %, every other thread "
+            f"{(busy - emulated) * 100:.2f} % of a core; by thread: "
+            + ", ".join(f"{name} {share * 100:.2f}" for name, share in by_name.most_common(8))
+        )
         with tempfile.NamedTemporaryFile(suffix=".txt") as out:
             subprocess.run(
                 [spy, "record", "--pid", str(worker), "--duration", str(int(args.idle_seconds)),
-                 "--rate", "200", "--format", "raw", "--output", out.name, "--nonblocking"],
+                 "--rate", "200", "--format", "raw", "--output", out.name],
                 check=True, capture_output=True, timeout=args.idle_seconds + 60,
             )  # fmt: skip
-            emulation = product = 0
+            emulation = product = waiting = 0
             places: collections.Counter[str] = collections.Counter()
+            chips: collections.Counter[str] = collections.Counter()
             for line in Path(out.name).read_text().splitlines():
-                stack, _, count = line.rpartition(" ")
-                if "hardware/virtual/" in stack:
-                    emulation += int(count)
+                stack, _, text = line.rpartition(" ")
+                count = int(text)
+                leaf = stack.split(";")[-1]
+                if leaf.startswith(WAITS):
+                    # Caught going into or out of a wait: no work of either side.
+                    waiting += count
+                elif "hardware/virtual/" in stack:
+                    emulation += count
+                    chips[next(f for f in stack.split(";") if "hardware/virtual/" in f)] += count
                 else:
-                    product += int(count)
-                    leaf = stack.split(";")[-1]
-                    places[leaf] += int(count)
-        total = emulation + product
-        if total:
-            share = emulation / total
+                    product += count
+                    places[leaf] += count
+        busy_samples = emulation + product
+        if busy_samples:
+            share = emulation / busy_samples
             print(
-                f"idle: py-spy busy samples {total}: emulation {share * 100:.0f} %, "
-                f"so the product's own share is {busy * (1 - share) * 100:.2f} % of a core"
+                f"idle: py-spy samples at work {busy_samples} (and {waiting} in a wait): emulation "
+                f"{share * 100:.0f} %, so the product's own share is {busy * (1 - share) * 100:.2f} % of a core"
             )
-            for place, count in places.most_common(5):
-                print(f"idle:   product {count * 100 / total:4.1f} %  {place}")
+            for place, count in places.most_common(6):
+                print(f"idle:   product {count * 100 / busy_samples:4.1f} %  {place}")
+            for place, count in chips.most_common(6):
+                print(f"idle:   emulation, entered at {count * 100 / busy_samples:4.1f} %  {place}")
 
 
 # --- /metrics -------------------------------------------------------------------
@@ -249,10 +295,16 @@ def metrics(args: argparse.Namespace) -> None:
         print(
             f"metrics: after ~{served:.0f} requests: {ms:.2f} ms CPU a scrape, {series} series, {size} bytes"
         )
-        flood(base, args.flood)
-        ms, series, size = scrape_cost(base, worker, args.scrapes)
-        print(f"metrics: after {args.flood} more (half unknown paths): {ms:.2f} ms CPU a scrape, "
-              f"{series} series, {size} bytes")  # fmt: skip
+        # Twice: the first flood brings the label sets unknown paths and
+        # errors add (bounded: route templates, methods, statuses); the
+        # second shows whether anything still grows with requests served.
+        for flood_number in (1, 2):
+            flood(base, args.flood)
+            ms, series, size = scrape_cost(base, worker, args.scrapes)
+            print(
+                f"metrics: after flood {flood_number} of {args.flood} requests (half unknown paths): "
+                f"{ms:.2f} ms CPU a scrape, {series} series, {size} bytes"
+            )
 
 
 # --- memory soak ----------------------------------------------------------------

@@ -29,9 +29,10 @@ jumps (a sensor sends no backlog). On a ManualClock with
 clock; a driver reading from such a sensor waits for its own timeout, so
 such tests step the sensor by hand: ``advance``, then ``catch_up``.
 
-The thread notices a clock advance, a pin change or a fault within a tick
-(at most 50 ms, less for short intervals); ``catch_up`` waits until it has
-acted on the time and faults as they are now.
+On a ManualClock the thread notices a clock advance, a pin change or a
+fault within a tick (at most 50 ms, less for short intervals); on the wall
+clock it wakes for a pin change at once and for a fault by the next frame.
+``catch_up`` waits until it has acted on the time and faults as they are now.
 """
 
 from __future__ import annotations
@@ -268,7 +269,15 @@ class VirtualPMS5003:
         self._clock: Clock = clock if clock is not None else WallClock()
         self._interval = frame_interval
         self._startup = startup_seconds
+        # A ManualClock jumps without telling anyone, so on one the thread
+        # looks every tick. On the wall clock only a pin, a fault or stop()
+        # changes anything before the next frame is due; pins, stop() and
+        # catch_up() wake the thread, so it sleeps until the frame (a fault set
+        # meanwhile shapes that frame; an absent port goes by then). Twenty
+        # wake-ups a second were half the idle service's CPU.
         self._tick = min(TICK_SECONDS, frame_interval / 2)
+        if isinstance(self._clock, WallClock):
+            self._tick = frame_interval
         self._enable_pin = PINS["pms5003_enable"]
         self._reset_pin = PINS["pms5003_reset"]
         self._lock = threading.Lock()
