@@ -314,8 +314,7 @@ class RequestBufferingWorker(ThreadWorker):
         deadline = time.monotonic() + self.cfg.graceful_timeout / 2
         while self.in_flight and time.monotonic() < deadline:
             self.notify()
-            idle = not self.waiting and not self.lingering
-            self.wait_for_and_dispatch_events(timeout=IDLE_SECONDS if idle else TICK_SECONDS)
+            self.wait_for_and_dispatch_events(timeout=TICK_SECONDS)
         for conn in list(self.in_flight):
             # A client that does not read its answer keeps a thread in send();
             # shutting the socket down ends that at once.
