@@ -22,6 +22,7 @@ gunicorn's ``asgi`` worker would mean leaving Flask's WSGI.
 
 import sys
 
+import allocator
 import hardware
 from http_worker import RequestBufferingWorker
 from settings import SettingsError, load_settings
@@ -65,6 +66,11 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus'
 def _service(worker):
     """The enviro-sensor service of the worker's app, if it has one."""
     return getattr(getattr(worker, "wsgi", None), "extensions", {}).get("enviro")
+
+
+def post_fork(server, worker):
+    """In the new worker, before it loads the app or starts a thread."""
+    allocator.limit_arenas()
 
 
 def post_worker_init(worker):

@@ -48,6 +48,11 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 LINGER_SECONDS = 2.0
 # How often the loop looks for connections past their deadline.
 TICK_SECONDS = 0.2
+# How long the loop sleeps when no connection is open (stock gthread's
+# figure): nothing can expire then, and an idle Pi should not wake five
+# times a second for nothing. Shutdown and a dead master are still noticed
+# within this.
+IDLE_SECONDS = 1.0
 
 # The server's own answers: (status, reason) by gunicorn parse error.
 _CLIENT_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
@@ -129,7 +134,8 @@ class RequestBufferingWorker(ThreadWorker):
         self.set_accept_enabled(True)
         while self.alive:
             self.notify()
-            self.wait_for_and_dispatch_events(timeout=TICK_SECONDS)
+            idle = not self.waiting and not self.lingering
+            self.wait_for_and_dispatch_events(timeout=IDLE_SECONDS if idle else TICK_SECONDS)
             if not self.is_parent_alive():
                 break
             self._expire(time.monotonic())

@@ -49,10 +49,12 @@ FONT_CACHE_SIZE = 8
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Face:
-    """One font file: its name, its bytes, the code points it can draw, and where it is."""
+    """One font file: its name, the code points it can draw, and where it is (or its bytes)."""
 
     name: str
-    data: bytes
+    # The file's bytes, kept only for a face with no path (Pillow's own, or
+    # a zipped package): with a path they would be 2.8 MB held for nothing.
+    data: bytes | None
     coverage: frozenset[int]
     weight: int | None = None
     # FreeType reads the file itself when it has a path: every size shares
@@ -72,7 +74,8 @@ def _font(face: Face, size: int) -> ImageFont.FreeTypeFont:
     # BASIC layout: the same glyph positions on every machine (Raqm's shaping
     # depends on which fribidi/harfbuzz the system has), which keeps the
     # reference images exact.
-    source = str(face.path) if face.path is not None else io.BytesIO(face.data)
+    assert face.path is not None or face.data is not None  # load_face keeps one of them
+    source = str(face.path) if face.path is not None else io.BytesIO(face.data or b"")
     font = ImageFont.truetype(source, size, layout_engine=ImageFont.Layout.BASIC)
     weight = face.weight
     if weight is not None:
@@ -86,7 +89,7 @@ def _font(face: Face, size: int) -> ImageFont.FreeTypeFont:
 def load_face(name: str, data: bytes, weight: int | None = None, path: Path | None = None) -> Face:
     """A face from font file bytes (read once from ``path``, if given); raises FontFormatError
     if they are no usable font."""
-    return Face(name, data, covered_codepoints(data), weight, path)
+    return Face(name, data if path is None else None, covered_codepoints(data), weight, path)
 
 
 def noto_sans() -> Face | None:

@@ -23,7 +23,6 @@ import socket
 import urllib.parse
 from pathlib import Path
 
-import requests
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from clocks import Clock
@@ -149,6 +148,10 @@ class InfluxOutput(Output):
             self._headers["Authorization"] = f"Token {token}"
         self._clock = clock
         self._host = host or socket.gethostname()
+        # requests is imported by an output that is on: the registry imports
+        # this module in every service, and requests with urllib3 costs ~5 MiB.
+        import requests
+
         self._session = requests.Session()
         self._pending: list[str] = []
         self._first_pending: float | None = None
@@ -195,6 +198,8 @@ class InfluxOutput(Output):
 
     def flush(self) -> None:
         """Send what is pending, after any backlog; keep what the server does not take."""
+        import requests  # imported already by __init__: a lookup
+
         batch, self._pending, self._first_pending = self._pending, [], None
         now = self._clock.monotonic()
         if now < self._retry_at:

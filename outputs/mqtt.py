@@ -38,10 +38,7 @@ import ssl
 import threading
 import urllib.parse
 from collections.abc import Mapping
-from typing import Any
-
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from typing import TYPE_CHECKING, Any
 
 from nodes.fields import field_of
 from outputs.base import Output, OutputContext, Unavailable
@@ -49,6 +46,9 @@ from records import LOCAL_SOURCE, Reading, StatusChange
 from retrievers.base import Field
 from retrievers.config import Sensor
 from version import SERVICE, VERSION
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as paho
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +187,11 @@ class MqttOutput(Output):
         self._connected = False
         self._closing = False
         self._refused: str | None = None
+        # paho is imported here, by an output that is on: the registry
+        # imports this module in every service, most of which have no broker.
+        import paho.mqtt.client as paho
+        from paho.mqtt.enums import CallbackAPIVersion
+
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=f"{SERVICE}-{self._node}", clean_session=True
         )
@@ -260,6 +265,8 @@ class MqttOutput(Output):
     def _publish(self, topic: str, payload: str, *, retain: bool = False) -> None:
         if not self._connected:
             raise NotConnected(self._refused or f"not connected to {self.where}")
+        import paho.mqtt.client as paho
+
         info = self._client.publish(topic, payload, qos=0, retain=retain)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             raise NotConnected(f"{self.where}: {paho.error_string(info.rc)}")

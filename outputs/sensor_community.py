@@ -24,8 +24,6 @@ import collections
 import logging
 from collections.abc import Mapping
 
-import requests
-
 from outputs.base import Output, OutputContext, Unavailable
 from records import LOCAL_SOURCE, Reading, StatusChange
 from version import SERVICE, VERSION
@@ -63,6 +61,10 @@ class SensorCommunity(Output):
     def __init__(self, sensor_id: str, url: str) -> None:
         self.sensor_id = sensor_id
         self.url = url
+        # requests is imported by an output that is on: the registry imports
+        # this module in every service, and requests with urllib3 costs ~5 MiB.
+        import requests
+
         self._session = requests.Session()
         self._sums: dict[str, dict[str, float]] = collections.defaultdict(
             lambda: collections.defaultdict(float)
@@ -112,6 +114,8 @@ class SensorCommunity(Output):
         return bodies
 
     def _send(self, now: float) -> None:
+        import requests  # imported already by __init__: a lookup
+
         bodies = self.payloads()
         self._sums.clear()
         self._counts.clear()

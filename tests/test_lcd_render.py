@@ -8,14 +8,13 @@ and look at them before committing.
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageChops, ImageFont
+from PIL import Image, ImageChops
 
 from lcd import fonts
 from lcd.cmap import FontFormatError, covered_codepoints
@@ -195,7 +194,7 @@ def test_visible_sees_only_what_can_be_drawn():
 
 def test_font_coverage_matches_what_freetype_draws():
     face = NOTO[0]
-    font = ImageFont.truetype(io.BytesIO(face.data), 20, layout_engine=ImageFont.Layout.BASIC)
+    font = face.font(20)
     notdef = bytes(font.getmask("\U000e0001"))  # a tag character: no glyph
     for char in "AzЖλ€…中😀\ufffd":
         draws_notdef = bytes(font.getmask(char)) == notdef

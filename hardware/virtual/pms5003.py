@@ -29,9 +29,12 @@ jumps (a sensor sends no backlog). On a ManualClock with
 clock; a driver reading from such a sensor waits for its own timeout, so
 such tests step the sensor by hand: ``advance``, then ``catch_up``.
 
-The thread notices a clock advance, a pin change, a command or a fault
-within a tick (at most 50 ms, less for short intervals); ``catch_up`` waits
-until it has acted on the time, commands and faults as they are now.
+On a ManualClock the thread notices a clock advance, a pin change, a
+command or a fault within a tick (at most 50 ms, less for short
+intervals); on the wall clock it wakes for a pin change at once, and for
+a command or a fault by the next frame (a command is obeyed before that
+frame is sent). ``catch_up`` waits until it has acted on the time,
+commands and faults as they are now.
 
 Commands (data manual, appendix II), 7 bytes each, big-endian:
 
@@ -327,7 +330,15 @@ class VirtualPMS5003:
         self._interval = frame_interval
         self._startup = startup_seconds
         self._spin_up = spin_up_seconds
+        # A ManualClock jumps without telling anyone, so on one the thread
+        # looks every tick. On the wall clock only a pin, a command, a fault or
+        # stop() changes anything before the next frame is due; pins, stop() and
+        # catch_up() wake the thread, so it sleeps until the frame (a command or
+        # fault that came meanwhile is taken before that frame; an absent port
+        # goes by then). Twenty wake-ups a second were half the idle service's CPU.
         self._tick = min(TICK_SECONDS, frame_interval / 2)
+        if isinstance(self._clock, WallClock):
+            self._tick = frame_interval
         self._enable_pin = PINS["pms5003_enable"]
         self._reset_pin = PINS["pms5003_reset"]
         self._lock = threading.Lock()

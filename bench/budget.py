@@ -1,0 +1,364 @@
+"""The Pi Zero 2 W budget: memory, /metrics cost, idle CPU and start-up, printed.
+
+Each part starts the real gunicorn (``gunicorn.conf.py``) on the virtual
+board on a loopback port, with the defaults a user gets (LCD on, the
+history output on in a temporary data directory), and prints its figures.
+Asserts nothing.
+
+- ``startup``: from spawning gunicorn to the first valid reading of every
+  group (``ENVIRO_GAS_WARMUP=0``: the heater's warm-up is set aside),
+  polling ``/api/sensors/<group>`` every 20 ms.
+- ``idle``: the worker's CPU over ``--idle-seconds`` with no client, from
+  /proc/<pid>/stat; then the same length sampled by py-spy (if installed),
+  whose busy samples are split between the virtual board's emulation
+  (a stack with a frame in ``hardware/virtual/``) and the product.
+- ``metrics``: wrk on ``/healthz`` and ``/metrics`` in turn (the median of
+  ``--rounds`` runs each), then the worker's CPU per scrape before and
+  after ``--flood`` requests of every kind, unknown paths included.
+- ``memory``: the soak: LCD posts every half second and a client cycling
+  through the read routes for ``--minutes``; master and worker RSS (and
+  PSS, which counts a page shared by the two once) every 30 s.
+
+Run: ``.venv/bin/python bench/budget.py`` (all parts, a 10-minute soak), or
+``--parts startup,idle --minutes 1`` for a short run. wrk (Debian package)
+for ``metrics``; py-spy (requirements-dev.txt) for the idle attribution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.gunicorn_soak import Soak  # noqa: E402
+from bench.http_load import run_wrk  # noqa: E402
+from tests.servers import GUNICORN, free_port, stop, wait_until_serving  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+# Threads that belong to the virtual board alone.
+EMULATION_THREADS = ("virtual-",)
+# Leaf frames of a thread that py-spy caught at a blocking wait.
+WAITS = (
+    "wait (threading.py",
+    "Condition.wait",
+    "Event.wait",
+    "EpollSelector.select",
+    "SystemClock.sleep",
+    "_worker (concurrent/futures/thread.py",
+    "Serial.read (serial/serialposix.py",
+)
+MIB = 1024.0
+
+
+@contextlib.contextmanager
+def server(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen, float]]:
+    """gunicorn with the default outputs on; yields (base URL, master, spawn time)."""
+    with tempfile.TemporaryDirectory(prefix="enviro-budget-") as data:
+        port = free_port()
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("ENVIRO_")}
+        environment.update(
+            {
+                "ENVIRO_HOST": "127.0.0.1",
+                "ENVIRO_PORT": str(port),
+                "ENVIRO_BOARD": "virtual",
+                "ENVIRO_DATA_DIR": data,
+                "ENVIRO_LOG_LEVEL": "warning",
+            }
+        )
+        environment.update(env or {})
+        spawned = time.monotonic()
+        process = subprocess.Popen(
+            [str(GUNICORN), "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", "app:app"],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_serving(base + "/healthz", process)
+            yield base, process, spawned
+        finally:
+            stop(process)
+
+
+def worker_pid(master: int) -> int:
+    return int(Path(f"/proc/{master}/task/{master}/children").read_text().split()[0])
+
+
+def status(pid: int) -> dict[str, int]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        parts = value.split()
+        if parts and parts[0].isdigit():
+            fields[name] = int(parts[0])
+    return fields
+
+
+def pss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def memory_figures(master: int, worker: int) -> dict[str, float]:
+    m, w = status(master), status(worker)
+    return {
+        "master_rss": m["VmRSS"] / MIB,
+        "worker_rss": w["VmRSS"] / MIB,
+        "worker_anon": w["RssAnon"] / MIB,
+        "worker_file": w["RssFile"] / MIB,
+        "pss_sum": (pss_kib(master) + pss_kib(worker)) / MIB,
+        "threads": w["Threads"],
+    }
+
+
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def thread_names(spy: str, pid: int) -> dict[int, str]:
+    """The worker's threads by OS thread id, named as Python knows them (from py-spy dump)."""
+    dump = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60).stdout
+    names = {}
+    for line in dump.splitlines():
+        if line.startswith("Thread "):
+            tid, _, rest = line[len("Thread ") :].partition(" ")
+            with contextlib.suppress(ValueError):
+                names[int(tid)] = rest.split('"')[1] if '"' in rest else rest
+    return names
+
+
+# --- start-up -----------------------------------------------------------------
+
+
+def startup(args: argparse.Namespace) -> None:
+    times = []
+    for _ in range(args.startup_runs):
+        with server({"ENVIRO_GAS_WARMUP": "0"}) as (base, _process, spawned):
+            serving = time.monotonic() - spawned
+            index = requests.get(base + "/api/sensors", timeout=5).json()["result"]["groups"]
+            groups = {name: g["route"] for name, g in index.items() if g["status"] != "disabled"}
+            first: dict[str, float] = {}
+            session = requests.Session()
+            deadline = time.monotonic() + 30
+            while len(first) < len(groups) and time.monotonic() < deadline:
+                for group, route in groups.items():
+                    if group not in first and session.get(base + route, timeout=5).ok:
+                        first[group] = time.monotonic() - spawned
+                time.sleep(0.02)
+            times.append((serving, first))
+    for serving, first in times:
+        readings = ", ".join(f"{g} {t:.2f}" for g, t in first.items())
+        print(f"startup: serving /healthz after {serving:.2f} s; first reading (s): {readings}")
+    worst = [max(first.values(), default=float("nan")) for _, first in times]
+    print(f"startup: every group read after {statistics.median(worst):.2f} s (median of {len(worst)})")
+
+
+# --- idle CPU ------------------------------------------------------------------
+
+
+def idle(args: argparse.Namespace) -> None:
+    with server() as (_base, process, _spawned):
+        worker = worker_pid(process.pid)
+        time.sleep(args.settle)
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        names = thread_names(spy, worker) if Path(spy).exists() else {}
+        threads_before = {tid: cpu_seconds(worker, tid) for tid in names}
+        before, started = cpu_seconds(worker), time.monotonic()
+        time.sleep(args.idle_seconds)
+        elapsed = time.monotonic() - started
+        busy = (cpu_seconds(worker) - before) / elapsed
+        print(f"idle: worker {busy * 100:.2f} % of one core over {args.idle_seconds:.0f} s")
+        if not names:
+            print("idle: no py-spy, the emulation's share is not split out")
+            return
+        by_name: collections.Counter[str] = collections.Counter()
+        for tid, spent in threads_before.items():
+            with contextlib.suppress(OSError):
+                by_name[names[tid]] += (cpu_seconds(worker, tid) - spent) / elapsed
+        emulated = sum(share for name, share in by_name.items() if name.startswith(EMULATION_THREADS))
+        print(
+            f"idle: emulation threads {emulated * 100:.2f} %, every other thread "
+            f"{(busy - emulated) * 100:.2f} % of a core; by thread: "
+            + ", ".join(f"{name} {share * 100:.2f}" for name, share in by_name.most_common(8))
+        )
+        with tempfile.NamedTemporaryFile(suffix=".txt") as out:
+            subprocess.run(
+                [spy, "record", "--pid", str(worker), "--duration", str(int(args.idle_seconds)),
+                 "--rate", "200", "--format", "raw", "--output", out.name],
+                check=True, capture_output=True, timeout=args.idle_seconds + 60,
+            )  # fmt: skip
+            emulation = product = waiting = 0
+            places: collections.Counter[str] = collections.Counter()
+            chips: collections.Counter[str] = collections.Counter()
+            for line in Path(out.name).read_text().splitlines():
+                stack, _, text = line.rpartition(" ")
+                count = int(text)
+                leaf = stack.split(";")[-1]
+                if leaf.startswith(WAITS):
+                    # Caught going into or out of a wait: no work of either side.
+                    waiting += count
+                elif "hardware/virtual/" in stack:
+                    emulation += count
+                    chips[next(f for f in stack.split(";") if "hardware/virtual/" in f)] += count
+                else:
+                    product += count
+                    places[leaf] += count
+        busy_samples = emulation + product
+        if busy_samples:
+            share = emulation / busy_samples
+            print(
+                f"idle: py-spy samples at work {busy_samples} (and {waiting} in a wait): emulation "
+                f"{share * 100:.0f} %, so the product's own share is {busy * (1 - share) * 100:.2f} % of a core"
+            )
+            for place, count in places.most_common(6):
+                print(f"idle:   product {count * 100 / busy_samples:4.1f} %  {place}")
+            for place, count in chips.most_common(6):
+                print(f"idle:   emulation, entered at {count * 100 / busy_samples:4.1f} %  {place}")
+
+
+# --- /metrics -------------------------------------------------------------------
+
+
+def scrape_cost(base: str, worker: int, scrapes: int) -> tuple[float, int, int]:
+    """Worker CPU ms per scrape, series, bytes."""
+    session = requests.Session()
+    body = session.get(base + "/metrics", timeout=10).text
+    before = cpu_seconds(worker)
+    for _ in range(scrapes):
+        session.get(base + "/metrics", timeout=10)
+    ms = (cpu_seconds(worker) - before) * 1000 / scrapes
+    series = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
+    return ms, series, len(body)
+
+
+def flood(base: str, count: int) -> None:
+    """Requests of every kind, including paths no route matches."""
+    session = requests.Session()
+    routes = ["/healthz", "/api/sensors", "/api/sensors/weather", "/api/outputs", "/api/lcd"]
+    chooser = random.Random(1)
+    for number in range(count):
+        if number % 4 == 0:
+            path = f"/no/such/{chooser.randrange(10**9)}"
+        elif number % 4 == 1:
+            path = f"/api/sensors/i2c/unknown{chooser.randrange(10**9)}"
+        else:
+            path = chooser.choice(routes)
+        with contextlib.suppress(requests.RequestException):
+            session.get(base + path, timeout=10)
+
+
+def metrics(args: argparse.Namespace) -> None:
+    if shutil.which("wrk") is None:
+        print("metrics: needs wrk (Debian package wrk)")
+        return
+    with server({"ENVIRO_GAS_WARMUP": "0"}) as (base, process, _spawned):
+        worker = worker_pid(process.pid)
+        time.sleep(args.settle)
+        routes = ["/healthz", "/metrics"]
+        for route in routes:
+            run_wrk(base + route, 2, 8, 1)
+        rounds: dict[str, list[dict[str, float]]] = {route: [] for route in routes}
+        for _ in range(args.rounds):
+            for route in routes:
+                rounds[route].append(run_wrk(base + route, args.seconds, 8, 1))
+        median = {r: sorted(runs, key=lambda run: run["rps"])[len(runs) // 2] for r, runs in rounds.items()}
+        for route, run in median.items():
+            print(
+                f"metrics: {route:<10} {run['rps']:8.1f} req/s  p50 {run['p50'] * 1e3:6.2f} ms  "
+                f"p99 {run['p99'] * 1e3:6.2f} ms"
+            )
+        print(f"metrics: /metrics at {median['/metrics']['rps'] / median['/healthz']['rps']:.2f}x /healthz")
+        served = sum(run["rps"] * args.seconds for runs in rounds.values() for run in runs)
+        ms, series, size = scrape_cost(base, worker, args.scrapes)
+        print(
+            f"metrics: after ~{served:.0f} requests: {ms:.2f} ms CPU a scrape, {series} series, {size} bytes"
+        )
+        # Twice: the first flood brings the label sets unknown paths and
+        # errors add (bounded: route templates, methods, statuses); the
+        # second shows whether anything still grows with requests served.
+        for flood_number in (1, 2):
+            flood(base, args.flood)
+            ms, series, size = scrape_cost(base, worker, args.scrapes)
+            print(
+                f"metrics: after flood {flood_number} of {args.flood} requests (half unknown paths): "
+                f"{ms:.2f} ms CPU a scrape, {series} series, {size} bytes"
+            )
+
+
+# --- memory soak ----------------------------------------------------------------
+
+
+def memory(args: argparse.Namespace) -> None:
+    with server({"ENVIRO_GAS_WARMUP": "0"}) as (base, process, _spawned):
+        worker = worker_pid(process.pid)
+        soak = Soak(base, seed=7)
+        threading.Thread(target=soak.reader, daemon=True).start()
+        threading.Thread(target=soak.poster, daemon=True).start()
+        start = time.monotonic()
+        samples = []
+        while True:
+            elapsed = time.monotonic() - start
+            sample = memory_figures(process.pid, worker)
+            samples.append(sample)
+            print(
+                f"memory: {elapsed / 60:4.1f} min  master {sample['master_rss']:.1f} + worker "
+                f"{sample['worker_rss']:.1f} (anon {sample['worker_anon']:.1f}, file "
+                f"{sample['worker_file']:.1f}) = {sample['master_rss'] + sample['worker_rss']:.1f} MiB RSS, "
+                f"PSS {sample['pss_sum']:.1f} MiB, {sample['threads']} threads",
+                flush=True,
+            )
+            if elapsed >= args.minutes * 60:
+                break
+            time.sleep(min(30.0, args.minutes * 60 - elapsed + 0.01))
+        soak.stop.set()
+    last = samples[-1]
+    print(
+        f"memory: after {args.minutes:g} min: master + worker RSS "
+        f"{last['master_rss'] + last['worker_rss']:.1f} MiB, PSS {last['pss_sum']:.1f} MiB; "
+        f"reads {dict(sorted(soak.statuses.items()))}, LCD posts {dict(sorted(soak.lcd.items()))}"
+    )
+
+
+PARTS = {"startup": startup, "idle": idle, "metrics": metrics, "memory": memory}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS))
+    parser.add_argument("--minutes", type=float, default=10.0, help="length of the memory soak")
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--settle", type=float, default=15.0, help="seconds after start before measuring")
+    parser.add_argument("--startup-runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scrapes", type=int, default=200)
+    parser.add_argument("--flood", type=int, default=20000)
+    args = parser.parse_args()
+    for part in args.parts.split(","):
+        PARTS[part](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The worker's malloc arenas: limited, so threads share what is freed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Eight threads allocate at once, then glibc's own report (malloc_info)
+# lists the arenas: one <heap> element each.
+ARENAS_AFTER_THREADS = textwrap.dedent(
+    """
+    import ctypes, ctypes.util, sys, tempfile, threading
+    sys.path.insert(0, sys.argv[1])
+    import allocator
+    if sys.argv[2] == "limit":
+        print("limited" if allocator.limit_arenas(2) else "not limited", file=sys.stderr)
+    barrier = threading.Barrier(8)
+    kept = []
+    def allocate():
+        barrier.wait()
+        for _ in range(2000):
+            kept.append(bytearray(4096))  # beyond pymalloc: malloc itself
+    threads = [threading.Thread(target=allocate) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc.fopen.restype = ctypes.c_void_p
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    with tempfile.NamedTemporaryFile("r") as report:
+        stream = libc.fopen(report.name.encode(), b"w")
+        libc.malloc_info(0, stream)
+        libc.fclose(stream)
+        print(report.read().count("<heap nr="))
+    """
+)
+
+
+def arenas_used(mode: str) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    done = subprocess.run(
+        [sys.executable, "-c", ARENAS_AFTER_THREADS, str(ROOT), mode],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return int(done.stdout.strip())
+
+
+glibc = pytest.mark.skipif(
+    not hasattr(os, "confstr") or "CS_GNU_LIBC_VERSION" not in os.confstr_names,
+    reason="arenas are glibc's",
+)
+
+
+@glibc
+def test_limited_threads_share_two_arenas():
+    assert arenas_used("limit") <= 2
+
+
+@glibc
+def test_without_the_limit_threads_take_arenas_of_their_own():
+    # What the limit is for: the same threads, left alone, spread out.
+    assert arenas_used("free") > 2
+
+
+def test_an_arena_limit_set_in_the_environment_is_left_in_charge(monkeypatch):
+    import allocator
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert allocator.limit_arenas() is False
