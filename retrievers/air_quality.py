@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from retrievers import aqi
 from retrievers.derivation import Derived
@@ -67,7 +67,7 @@ class AirQualityIndex:
             self._hour = hour
             self._forget_before(hour - aqi.NOWCAST_HOURS)
             if self._state.due(at):
-                self._state.save(self._document(), at)
+                self._state.save_hourly(FILE_VERSION, "averages", self._averages, at)
         if hour == self._hour:  # not a read from before a clock was set back
             for pollutant, key, _ in SOURCES:
                 self._sums[pollutant.name] += values[key]
@@ -126,34 +126,18 @@ class AirQualityIndex:
     # -- keeping -------------------------------------------------------------
 
     def close(self) -> None:
-        self._state.save(self._document())
-
-    def _document(self) -> dict[str, Any]:
-        return {
-            "version": FILE_VERSION,
-            "hour_seconds": HOUR,
-            "averages": {
-                name: [[hour, value] for hour, value in sorted(averages.items())]
-                for name, averages in self._averages.items()
-            },
-        }
+        self._state.save_hourly(FILE_VERSION, "averages", self._averages)
 
     def _load(self) -> None:
-        document = self._state.load(FILE_VERSION)
-        if document is None:
-            return
-        try:
-            loaded = {
-                name: {int(hour): float(value) for hour, value in document["averages"].get(name, [])}
-                for name in self._averages
-            }
-        except (AttributeError, KeyError, TypeError, ValueError) as err:
-            self._state.load_failed(f"unexpected content ({err!r})")
-            return
-        if any(not (math.isfinite(v) and v >= 0) for averages in loaded.values() for v in averages.values()):
-            self._state.load_failed("an average that is not a number of 0 or more")
-            return
-        self._averages = loaded
+        loaded = self._state.load_hourly(
+            FILE_VERSION,
+            "averages",
+            self._averages,
+            lambda v: v >= 0,
+            "an average that is not a number of 0 or more",
+        )
+        if loaded is not None:
+            self._averages = loaded
 
 
 def from_settings(sensor: Sensor, settings: Settings, clock: Clock) -> AirQualityIndex:

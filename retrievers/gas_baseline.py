@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from retrievers.derivation import Derived
 from retrievers.saved_state import SavedState
@@ -100,7 +100,7 @@ class GasBaseline:
             self._hour = hour
             self._forget_before(hour - self.window_hours)
             if self._state.due(at):
-                self._state.save(self._document(), at)
+                self._state.save_hourly(FILE_VERSION, "medians", self._medians, at)
         # A read from before the current hour (the clock was set back) is
         # given its ratio but not learned from.
         if hour == self._hour:
@@ -148,35 +148,15 @@ class GasBaseline:
     # -- keeping -------------------------------------------------------------
 
     def close(self) -> None:
-        self._state.save(self._document())
-
-    def _document(self) -> dict[str, Any]:
-        return {
-            "version": FILE_VERSION,
-            "hour_seconds": HOUR,
-            "medians": {
-                channel: [[hour, median] for hour, median in sorted(medians.items())]
-                for channel, medians in self._medians.items()
-            },
-        }
+        self._state.save_hourly(FILE_VERSION, "medians", self._medians)
 
     def _load(self) -> None:
-        document = self._state.load(FILE_VERSION)
-        if document is None:
-            return
-        try:
-            loaded = {
-                channel: {int(hour): float(median) for hour, median in document["medians"].get(channel, [])}
-                for channel in self.channels
-            }
-        except (AttributeError, KeyError, TypeError, ValueError) as err:
-            self._state.load_failed(f"unexpected content ({err!r})")
-            return
-        if any(not (math.isfinite(m) and m > 0) for medians in loaded.values() for m in medians.values()):
-            self._state.load_failed("a median that is not a positive number")
-            return
-        self._medians = loaded
-        self._baselines.clear()
+        loaded = self._state.load_hourly(
+            FILE_VERSION, "medians", self.channels, lambda m: m > 0, "a median that is not a positive number"
+        )
+        if loaded is not None:
+            self._medians = loaded
+            self._baselines.clear()
 
 
 def from_settings(sensor: Sensor, settings: Settings, clock: Clock) -> GasBaseline:

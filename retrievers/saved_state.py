@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+#: Hourly values by name (a channel, a pollutant): hour since the epoch -> value.
+Hourly = dict[str, dict[int, float]]
+HOUR_SECONDS = 3600.0
 
 
 class SavedState:
@@ -74,3 +80,33 @@ class SavedState:
         except OSError as err:
             log.warning("%s: cannot save (%s)", self.path, err)
             temporary.unlink(missing_ok=True)
+
+    def save_hourly(
+        self, version: int, key: str, series: Mapping[str, Mapping[int, float]], now: float | None = None
+    ) -> None:
+        """Save hourly values by name under ``key``, as ``[[hour, value], ...]`` lists in hour order."""
+        values = {
+            name: [[hour, value] for hour, value in sorted(hours.items())] for name, hours in series.items()
+        }
+        self.save({"version": version, "hour_seconds": HOUR_SECONDS, key: values}, now)
+
+    def load_hourly(
+        self, version: int, key: str, names: Iterable[str], accept: Callable[[float], bool], refused: str
+    ) -> Hourly | None:
+        """The hourly values saved by ``save_hourly`` for ``names``; None (logged) when there are none
+        or any is not finite or not ``accept``-ed (``refused`` says why in the log)."""
+        document = self.load(version)
+        if document is None:
+            return None
+        try:
+            loaded = {
+                name: {int(hour): float(value) for hour, value in document[key].get(name, [])}
+                for name in names
+            }
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            self.load_failed(f"unexpected content ({err!r})")
+            return None
+        if not all(math.isfinite(v) and accept(v) for hours in loaded.values() for v in hours.values()):
+            self.load_failed(refused)
+            return None
+        return loaded
