@@ -77,13 +77,66 @@ def discovery_config(
     sensor: Sensor, field: Field, node: str, prefix: str, expire_after: float
 ) -> tuple[str, dict[str, Any]]:
     """The retained discovery topic and payload of one field of one sensor."""
-    object_id = f"{sensor.name}_{field.key}"
-    base = f"{prefix}/{node}"
+    device = {
+        "identifiers": [f"{SERVICE}_{node}"],
+        "name": f"Enviro+ {node}",
+        "manufacturer": "Pimoroni",
+        "model": "Enviro+",
+        "sw_version": VERSION,
+    }
+    return _field_config(
+        field,
+        sensor.name,
+        f"{sensor.name}_{field.key}",
+        node,
+        f"{prefix}/{node}",
+        sensor.name,
+        device,
+        expire_after,
+    )
+
+
+def remote_discovery_config(
+    remote: str, sensor: str, field: Field, node: str, prefix: str, expire_after: float
+) -> tuple[str, dict[str, Any]]:
+    """The discovery topic and payload of one field of a remote node's sensor: a device per node."""
+    device = {
+        "identifiers": [f"{SERVICE}_{node}_node_{remote}"],
+        "name": f"Enviro node {remote}",
+        "manufacturer": SERVICE,
+        "model": "remote sensor node",
+        "via_device": f"{SERVICE}_{node}",
+    }
+    return _field_config(
+        field,
+        sensor,
+        f"{remote}_{sensor}_{field.key}",
+        node,
+        f"{prefix}/{node}",
+        f"nodes/{remote}/{sensor}",
+        device,
+        expire_after,
+    )
+
+
+def _field_config(
+    field: Field,
+    sensor: str,
+    object_id: str,
+    node: str,
+    base: str,
+    sensor_path: str,
+    device: dict[str, Any],
+    expire_after: float,
+) -> tuple[str, dict[str, Any]]:
+    """One field's discovery topic and payload: the service's availability under ``base``, the
+    sensor's state and availability under ``base/sensor_path``."""
+    sensor_base = f"{base}/{sensor_path}"
     payload: dict[str, Any] = {
-        "name": f"{sensor.name} {field.key.replace('_', ' ')}",
+        "name": f"{sensor} {field.key.replace('_', ' ')}",
         "unique_id": f"{node}_{object_id}",
         "object_id": f"{node}_{object_id}",
-        "state_topic": f"{base}/{sensor.name}/state",
+        "state_topic": f"{sensor_base}/state",
         # An optional value left out of a state renders as "None", which Home
         # Assistant takes as unknown (a missing attribute would log an error).
         "value_template": (
@@ -97,54 +150,12 @@ def discovery_config(
         "expire_after": math.ceil(expire_after),
         "availability": [
             {"topic": f"{base}/availability"},
-            {"topic": f"{base}/{sensor.name}/availability"},
+            {"topic": f"{sensor_base}/availability"},
         ],
         "availability_mode": "all",
         "payload_available": ONLINE,
         "payload_not_available": OFFLINE,
-        "device": {
-            "identifiers": [f"{SERVICE}_{node}"],
-            "name": f"Enviro+ {node}",
-            "manufacturer": "Pimoroni",
-            "model": "Enviro+",
-            "sw_version": VERSION,
-        },
-        "origin": {"name": SERVICE, "sw_version": VERSION},
-    }
-    if field.device_class is not None:
-        payload["device_class"] = field.device_class
-    if field.unit is not None:
-        payload["unit_of_measurement"] = field.unit
-    return f"{DISCOVERY_PREFIX}/sensor/{node}/{object_id}/config", payload
-
-
-def remote_discovery_config(
-    remote: str, sensor: str, field: Field, node: str, prefix: str, expire_after: float
-) -> tuple[str, dict[str, Any]]:
-    """The discovery topic and payload of one field of a remote node's sensor: a device per node."""
-    object_id = f"{remote}_{sensor}_{field.key}"
-    base = f"{prefix}/{node}"
-    remote_base = f"{base}/nodes/{remote}/{sensor}"
-    payload: dict[str, Any] = {
-        "name": f"{sensor} {field.key.replace('_', ' ')}",
-        "unique_id": f"{node}_{object_id}",
-        "object_id": f"{node}_{object_id}",
-        "state_topic": f"{remote_base}/state",
-        "value_template": f"{{{{ value_json.{field.key} }}}}",
-        "state_class": field.state_class,
-        "suggested_display_precision": field.decimals,
-        "expire_after": math.ceil(expire_after),
-        "availability": [{"topic": f"{base}/availability"}, {"topic": f"{remote_base}/availability"}],
-        "availability_mode": "all",
-        "payload_available": ONLINE,
-        "payload_not_available": OFFLINE,
-        "device": {
-            "identifiers": [f"{SERVICE}_{node}_node_{remote}"],
-            "name": f"Enviro node {remote}",
-            "manufacturer": SERVICE,
-            "model": "remote sensor node",
-            "via_device": f"{SERVICE}_{node}",
-        },
+        "device": device,
         "origin": {"name": SERVICE, "sw_version": VERSION},
     }
     if field.device_class is not None:
