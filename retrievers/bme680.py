@@ -38,7 +38,7 @@ FIELDS = (
         1.0e9,
         "enviro_gas_resistance_ohms",
         "Metal-oxide gas sensor resistance by channel (MICS6814: oxidising, reducing, nh3; BME680: voc); "
-        "it falls as the gas rises.",
+        "it falls as reducing gases, NH3 and VOCs rise and rises with oxidising gases such as NO2.",
         labels={"channel": "voc"},
         # Left out of a reading whose heater had not reached its temperature.
         optional=True,

@@ -58,7 +58,7 @@ def _channel_field(channel: str) -> Field:
         1.0e8,
         "enviro_gas_resistance_ohms",
         "Metal-oxide gas sensor resistance by channel (MICS6814: oxidising, reducing, nh3; BME680: voc); "
-        "it falls as the gas rises.",
+        "it falls as reducing gases, NH3 and VOCs rise and rises with oxidising gases such as NO2.",
         labels={"channel": channel},
         # A 12-bit ADC step is tens of ohms at these resistances.
         decimals=0,
