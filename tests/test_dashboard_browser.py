@@ -8,9 +8,11 @@ between 24 h, 7 d and 30 d, fit a phone's width, and update without a reload.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,21 +51,28 @@ def _thirty_days(data_dir: Path) -> None:
     writer.close()
 
 
+@contextlib.contextmanager
+def serving(polled) -> Iterator[str]:
+    """``polled``'s app on a loopback port for the browser: its base URL; closed after."""
+    server = make_server("127.0.0.1", 0, polled.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        polled.close()
+
+
 @pytest.fixture
 def served(tmp_path):
     _thirty_days(tmp_path)
     polled = history_app(tmp_path)
     poll_for(polled, 5)
     history_output(polled).flush()
-    server = make_server("127.0.0.1", 0, polled.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield polled, f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        polled.close()
+    with serving(polled) as base:
+        yield polled, base
 
 
 @pytest.fixture
@@ -128,18 +137,11 @@ def test_the_page_says_so_when_there_is_no_history(browser, tmp_path):
 
     polled = PolledApp()
     polled.poll()
-    server = make_server("127.0.0.1", 0, polled.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(polled) as base:
         page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{server.server_port}/")
+        page.goto(base)
         page.wait_for_selector("#charts p.note:has-text('ENVIRO_DATA_DIR')", timeout=20000)
         page.close()
-    finally:
-        server.shutdown()
-        thread.join(10)
-        polled.close()
 
 
 def test_the_noise_group_shows_its_levels_in_dbfs(served, browser):
@@ -164,12 +166,9 @@ def test_derived_values_show_their_notes(browser):
 
     polled = PolledApp()
     polled.poll()
-    server = make_server("127.0.0.1", 0, polled.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(polled) as base:
         page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{server.server_port}/")
+        page.goto(base)
         learning = page.locator("tr", has_text="oxidising ratio")
         learning.wait_for(timeout=20000)
         assert "learning the clean-air baseline: 0 of 24" in learning.inner_text()
@@ -177,9 +176,6 @@ def test_derived_values_show_their_notes(browser):
         aqi = page.locator("tr", has_text="air quality index")
         assert "the NowCast needs hourly averages" in aqi.inner_text()
         page.close()
-    finally:
-        server.shutdown()
-        polled.close()
 
 
 def test_the_dashboard_shows_remote_nodes_with_their_charts(tmp_path, browser):
@@ -197,12 +193,9 @@ def test_the_dashboard_shows_remote_nodes_with_their_charts(tmp_path, browser):
     polled.service.nodes.receive(packet)
     poll_for(polled, 2)
     history_output(polled).flush()
-    server = make_server("127.0.0.1", 0, polled.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(polled) as base:
         page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{server.server_port}/")
+        page.goto(base)
         nodes = page.locator("#nodes section")
         nodes.first.wait_for(timeout=20000)
         text = nodes.first.inner_text()
@@ -210,7 +203,3 @@ def test_the_dashboard_shows_remote_nodes_with_their_charts(tmp_path, browser):
         assert "temperature" in text and "21.5 °C" in text
         page.locator(".chart h3", has_text="kitchen/bme280").wait_for(timeout=20000)
         page.close()
-    finally:
-        server.shutdown()
-        thread.join(10)
-        polled.close()
