@@ -6,7 +6,9 @@ service itself: build information and HTTP request durations.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Histogram, Info, disable_created_metrics
+from prometheus_client import CollectorRegistry, Info, disable_created_metrics
+
+from kept_metrics import RequestDurations
 
 # The *_created series double every counter and histogram for a timestamp
 # Prometheus does not use with the text format; node_exporter has none.
@@ -47,13 +49,8 @@ class ServiceMetrics:
             registry=registry,
         )
         build.info({"version": version, "board": board})
-        self.http_request_duration = Histogram(
-            "enviro_http_request_duration_seconds",
-            "Time spent answering HTTP requests, by route template, method and status.",
-            ["route", "method", "status"],
-            buckets=HTTP_BUCKETS,
-            registry=registry,
-        )
+        self.http_request_duration = RequestDurations(HTTP_BUCKETS)
+        registry.register(self.http_request_duration)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Record one answered request.
@@ -61,4 +58,4 @@ class ServiceMetrics:
         ``route`` must already be a route template (or "unmatched"); the
         method and status are folded into their closed sets here.
         """
-        self.http_request_duration.labels(route, method_label(method), status_label(status)).observe(seconds)
+        self.http_request_duration.observe((route, method_label(method), status_label(status)), seconds)

@@ -59,7 +59,8 @@ class LatestStore:
     """The last reading and the last status change of each sensor, and their freshness."""
 
     def __init__(self, sensors: Mapping[str, Sensor], freshness: Mapping[str, float], clock: Clock) -> None:
-        self._clock = clock
+        #: The time the store judges freshness by.
+        self.clock = clock
         self._sensors = dict(sensors)
         #: Seconds a reading stays current, by group.
         self._freshness = dict(freshness)
@@ -67,14 +68,32 @@ class LatestStore:
         self._readings: dict[tuple[str, str], Reading] = {}
         self._statuses: dict[tuple[str, str], StatusChange] = {}
         self._lock = threading.Lock()
+        #: Counts the records put: what is derived from the store can be kept while it stands.
+        self.generation = 0
 
     def put_reading(self, reading: Reading) -> None:
         with self._lock:
             self._readings[(reading.source, reading.sensor)] = reading
+            self.generation += 1
 
     def put_status(self, change: StatusChange) -> None:
         with self._lock:
             self._statuses[(change.source, change.sensor)] = change
+            self.generation += 1
+
+    def next_expiry(self) -> float:
+        """The clock's monotonic time at which the next current reading turns stale (inf: none will)."""
+        now = self.clock.monotonic()
+        with self._lock:
+            readings = list(self._readings.values())
+        deadlines = (reading.monotonic + self._fresh_for(reading) for reading in readings)
+        return min((deadline for deadline in deadlines if deadline >= now), default=float("inf"))
+
+    def _fresh_for(self, reading: Reading) -> float:
+        if reading.source != LOCAL_SOURCE:
+            return reading.fresh_for if reading.fresh_for is not None else 0.0
+        sensor = self._sensors.get(reading.sensor)
+        return self._freshness.get(sensor.group, float("inf")) if sensor is not None else float("inf")
 
     def sensors(self) -> dict[str, Sensor]:
         """The declared sensors by name (fixed at construction)."""
@@ -83,7 +102,7 @@ class LatestStore:
     def view(self, name: str) -> SensorView:
         """Sensor ``name`` now: KeyError for a sensor that was never declared."""
         sensor = self._sensors[name]
-        now = self._clock.monotonic()
+        now = self.clock.monotonic()
         with self._lock:
             reading = self._readings.get((LOCAL_SOURCE, name))
             change = self._statuses.get((LOCAL_SOURCE, name))
@@ -115,7 +134,7 @@ class LatestStore:
 
     def remote_views(self) -> list[RemoteView]:
         """The latest reading of every remote node's sensors, stale ones marked."""
-        now = self._clock.monotonic()
+        now = self.clock.monotonic()
         with self._lock:
             readings = [r for (source, _), r in self._readings.items() if source != LOCAL_SOURCE]
         return [

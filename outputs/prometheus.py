@@ -32,9 +32,27 @@ class PrometheusGauges(LatestReadings):
     ) -> None:
         super().__init__(store)
         self._intervals = dict(intervals)
+        # The families of the last scrape, the store's generation they were
+        # built from, and when the first of their readings turns stale: a
+        # scrape between two readings gets the same families without
+        # rebuilding them (and the exposition then reuses their text).
+        self._kept: tuple[int, float, list[Metric]] | None = None
         registry.register(_Gauges(self))
 
-    def families(self) -> Iterator[Metric]:
+    def families(self) -> list[Metric]:
+        """The families of the current readings, rebuilt only when a record or a staleness changes them."""
+        generation = self.store.generation
+        kept = self._kept
+        if kept is not None and kept[0] == generation and self.store.clock.monotonic() < kept[1]:
+            return kept[2]
+        # The expiry is taken first: a reading turning stale while these are built
+        # leaves them valid for no time at all, never for too long.
+        expiry = self.store.next_expiry()
+        families = list(self._build())
+        self._kept = (generation, expiry, families)
+        return families
+
+    def _build(self) -> Iterator[Metric]:
         yield from measurement_families(self.store, self._intervals)
         paused = GaugeMetricFamily(
             "enviro_sensor_paused",
@@ -116,7 +134,7 @@ class _Gauges(PrometheusCollector):
         return []
 
     def collect(self) -> Iterator[Metric]:
-        return self._output.families()
+        return iter(self._output.families())
 
 
 def from_context(context: OutputContext) -> PrometheusGauges:
