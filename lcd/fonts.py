@@ -37,14 +37,19 @@ NOTO_SANS_WEIGHT = 500
 
 
 # Font objects kept at once. Pillow makes one FreeType face per size, and each
-# costs memory: loaded from bytes, a private copy of the whole file (2 MB for
-# Noto Sans) plus FreeType's tables; loaded from the file, the pages FreeType
-# maps plus its tables (about 1.2 MB for Noto Sans, 0.2 MB for DejaVu Sans).
-# Kept for all 54 sizes of both faces, that was ~150 MB. Eight cover the
-# sizes one message tries (the bisection in lcd.render) and messages of
-# similar length again; a miss costs about 20 ms for Noto Sans (FreeType
-# loads its variation data on the first glyph of each face object).
-FONT_CACHE_SIZE = 8
+# costs memory: loaded from the file, FreeType maps it (about 1 MB of Noto
+# Sans resident once its glyphs are used; the page cache holds the file once,
+# but RSS counts it again in every mapping) and keeps its own tables (0.4 MB).
+# Loaded from bytes it would be worse: Pillow copies the bytes into each face
+# (_imagingft.c getfont), so one shared bytes object would still cost 2 MB a
+# size. Kept for all 54 sizes of both faces, that was ~150 MB. Four keep the
+# readings page's three sizes (lcd.readings_page) from being loaded again on
+# every redraw; a message tries about ten (sizes of the bisection in
+# lcd.render, in one or two faces) and misses nearly as often with eight
+# kept as with four, so eight only held 7 MB more RSS. A miss costs a few
+# ms (FreeType loads Noto Sans's variation data on each face object's first
+# glyph).
+FONT_CACHE_SIZE = 4
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
