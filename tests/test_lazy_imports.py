@@ -1,9 +1,13 @@
-"""What the running service imports: a client library only when its output is on.
+"""What the running service imports: a client library only when its output is on,
+a sensor's driver only in the process that opens the sensor.
 
 Every module imported stays in the worker's memory for its life; the
 registries import every output module to ask whether it is on, so a module
 that imported its client at the top would cost every service (requests
 with urllib3 about 5 MB, paho 1 MB) whether it sends anything or not.
+gunicorn's master reads the settings (and with them the table of sensor
+kinds) but never opens a part: a driver imported there would be held for
+nothing, and counted again in the worker.
 """
 
 from __future__ import annotations
@@ -16,6 +20,36 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = ("requests", "urllib3", "paho")
+# The vendor drivers of the built-in kinds, the buses they use, and what the
+# LCD's and the microphone's drivers bring.
+DRIVERS = (
+    "bme280",
+    "bme680",
+    "ltr559",
+    "ads1015",
+    "pms5003",
+    "serial",
+    "smbus2",
+    "i2cdevice",
+    "gpiod",
+    "gpiodevice",
+    "sensirion_i2c_driver",
+    "sensirion_i2c_scd4x",
+    "sensirion_i2c_sgp4x",
+    "sensirion_gas_index_algorithm",
+    "sensirion_driver_adapters",
+    "st7735",
+    "spidev",
+    "enviroplus",
+    "sounddevice",
+    "numpy",
+)
+MASTER = """
+import json, runpy, sys
+from retrievers import registry
+runpy.run_path("gunicorn.conf.py")  # what gunicorn's master runs
+print(json.dumps({"modules": sorted(sys.modules), "kinds": sorted(registry.kinds())}))
+"""
 
 
 def modules_after_building_the_app(tmp_path: Path, **settings: str) -> set[str]:
@@ -48,3 +82,29 @@ def test_outputs_that_are_on_import_their_clients(tmp_path):
     )
     assert "paho" in modules
     assert "requests" in modules
+
+
+def test_gunicorns_master_imports_no_sensor_driver(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENVIRO_")}
+    env.update(
+        {
+            "ENVIRO_BOARD": "virtual",
+            "ENVIRO_DATA_DIR": str(tmp_path),
+            "ENVIRO_I2C_SENSORS": "scd41@0x62,sgp40@0x59",
+        }
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", MASTER],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    # The settings saw every kind, the extra I2C sensors included...
+    assert {"bme280", "ltr559", "mics6814", "pms5003", "scd41", "sgp40"} <= set(loaded["kinds"])
+    # ...and not one driver came with them.
+    modules = {name.split(".")[0] for name in loaded["modules"]}
+    assert not [name for name in DRIVERS if name in modules]
