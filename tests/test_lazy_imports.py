@@ -7,7 +7,8 @@ that imported its client at the top would cost every service (requests
 with urllib3 about 5 MB, paho 1 MB) whether it sends anything or not.
 gunicorn's master reads the settings (and with them the table of sensor
 kinds) but never opens a part: a driver imported there would be held for
-nothing, and counted again in the worker. The docs page and the spec import
+nothing, and counted again in the worker. asyncio (with the nodes' modules,
+about 3 MB) comes only with remote nodes. The docs page and the spec import
 flasgger (with jsonschema, PyYAML and mistune, about 5 MB) on their first
 request, which most services never get.
 """
@@ -88,6 +89,13 @@ def modules_after_building_the_app(tmp_path: Path, **settings: str) -> set[str]:
 def test_default_service_imports_no_network_client(tmp_path):
     modules = modules_after_building_the_app(tmp_path)
     assert not [name for name in CLIENTS if name in modules]
+
+
+def test_a_service_without_remote_nodes_imports_no_asyncio(tmp_path):
+    # The nodes' listener and the virtual nodes run on asyncio (building the app opens no port).
+    assert "asyncio" not in modules_after_building_the_app(tmp_path)
+    assert "asyncio" in modules_after_building_the_app(tmp_path, ENVIRO_NODES_PORT="8089")
+    assert "asyncio" in modules_after_building_the_app(tmp_path, ENVIRO_VIRTUAL_NODES="1")
 
 
 def test_outputs_that_are_on_import_their_clients(tmp_path):
