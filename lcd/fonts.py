@@ -11,11 +11,13 @@ A character none of them covers is drawn as a visible replacement (see
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import importlib.resources
 import io
 import logging
+from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -52,6 +54,35 @@ NOTO_SANS_WEIGHT = 500
 FONT_CACHE_SIZE = 4
 
 
+class CodepointRanges:
+    """Code points as sorted ranges of consecutive ones, for ``in``.
+
+    A font covers runs of code points: Noto Sans's 3,100 are 64 runs, DejaVu
+    Sans's 5,900 are 281. As frozensets of ints the two held 0.6 MB for the
+    worker's life; as ranges, a few KB.
+    """
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(self, codepoints: Iterable[int]) -> None:
+        self._starts, self._ends = array("I"), array("I")
+        for codepoint in sorted(set(codepoints)):
+            if self._ends and codepoint == self._ends[-1] + 1:
+                self._ends[-1] = codepoint
+            else:
+                self._starts.append(codepoint)
+                self._ends.append(codepoint)
+
+    def __contains__(self, codepoint: object) -> bool:
+        if not isinstance(codepoint, int):
+            return False
+        run = bisect.bisect_right(self._starts, codepoint) - 1
+        return run >= 0 and codepoint <= self._ends[run]
+
+    def __len__(self) -> int:
+        return sum(end - start + 1 for start, end in zip(self._starts, self._ends, strict=True))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Face:
     """One font file: its name, the code points it can draw, and where it is (or its bytes)."""
@@ -60,7 +91,7 @@ class Face:
     # The file's bytes, kept only for a face with no path (Pillow's own, or
     # a zipped package): with a path they would be 2.8 MB held for nothing.
     data: bytes | None
-    coverage: frozenset[int]
+    coverage: CodepointRanges
     weight: int | None = None
     # FreeType reads the file itself when it has a path: every size shares
     # the file through the page cache instead of holding its own copy.
@@ -94,7 +125,8 @@ def _font(face: Face, size: int) -> ImageFont.FreeTypeFont:
 def load_face(name: str, data: bytes, weight: int | None = None, path: Path | None = None) -> Face:
     """A face from font file bytes (read once from ``path``, if given); raises FontFormatError
     if they are no usable font."""
-    return Face(name, data if path is None else None, covered_codepoints(data), weight, path)
+    coverage = CodepointRanges(covered_codepoints(data))
+    return Face(name, data if path is None else None, coverage, weight, path)
 
 
 def noto_sans() -> Face | None:

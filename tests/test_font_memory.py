@@ -1,4 +1,5 @@
-"""The LCD's font objects: few kept, so each font file is mapped only a few times.
+"""The LCD's fonts in memory: few font objects kept, so each font file is mapped only a
+few times; what each face covers kept as ranges of code points.
 
 FreeType maps the font file once per font object (one per size), and RSS
 counts the file's pages again in every mapping; the readings page still
@@ -52,3 +53,34 @@ def test_redrawing_a_readings_page_loads_no_font_again():
     loaded = fonts._font.cache_info().misses
     render_page(PageContent("Temperature", QUANTITIES[0], 21.7, (21.0, 21.5, 21.7), None, (1, 16)))
     assert fonts._font.cache_info().misses == loaded
+
+
+def test_a_faces_coverage_answers_as_its_fonts_character_map():
+    from lcd import fonts
+    from lcd.cmap import covered_codepoints
+
+    face = fonts.noto_sans()
+    assert face is not None and face.path is not None
+    mapped = covered_codepoints(face.path.read_bytes())
+    assert [cp for cp in range(0x30000) if (cp in face.coverage) != (cp in mapped)] == []
+    assert len(face.coverage) == len(mapped)
+
+
+def test_a_face_loaded_from_its_file_keeps_a_few_kb():
+    import gc
+    import tracemalloc
+
+    from lcd import fonts
+
+    tracemalloc.start()
+    try:
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        face = fonts.noto_sans()
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert face is not None
+    # Its coverage as a frozenset of 3,100 ints held about 230 KB.
+    assert kept < 32 * 1024, kept
