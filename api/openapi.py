@@ -450,7 +450,6 @@ class _LazyDocs:
         self.app = app
         self.config = config
         self._template = template
-        self._swagger: Swagger | None = None
         self._views: dict[str, Callable[[], ResponseReturnValue]] = {}
         self._lock = threading.Lock()
 
@@ -470,7 +469,7 @@ class _LazyDocs:
         )
         blueprint.add_url_rule(self.config["specs_route"], "apidocs", self._view("apidocs"))
         blueprint.add_url_rule(self.config["oauth_redirect"], "oauth_redirect", self._view("oauth_redirect"))
-        # flasgger's redirect from its old address of the page.
+        # flasgger's redirect from its old address of the page (its endpoint named as flasgger's is).
         blueprint.add_url_rule(
             "/apidocs/index.html", "<lambda>", lambda: redirect(url_for("flasgger.apidocs"))
         )
@@ -501,7 +500,6 @@ class _LazyDocs:
         swagger = Swagger(config=self.config, template=self._template(), sanitizer=_summary_text)
         swagger.app = self.app
         swagger.load_config(self.app)
-        self._swagger = swagger
         views: dict[str, Callable[[], ResponseReturnValue]] = {
             "apidocs": APIDocsView.as_view("apidocs", view_args={"config": swagger.config}),
             "oauth_redirect": OAuthRedirect.as_view("oauth_redirect"),
