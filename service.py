@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
@@ -18,8 +19,6 @@ from hardware.board import Board
 from health_metrics import SensorHealth
 from lcd.display import Display
 from nodes.intake import NodeIntake
-from nodes.listener import NodeListener
-from nodes.virtual import VirtualNodes, virtual_devices
 from outputs.base import Output, OutputContext
 from outputs.hub import OutputHub
 from outputs.latest import LatestReadings, LatestStore
@@ -29,6 +28,11 @@ from retrievers.config import GroupConfig, build_groups
 from settings import Settings
 from telemetry import ServiceMetrics
 from version import VERSION
+
+if TYPE_CHECKING:
+    from nodes.devices import Device
+    from nodes.listener import NodeListener
+    from nodes.virtual import VirtualNodes
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +72,13 @@ class Service:
         sensors = {sensor.name: sensor for group in self.groups if group.enabled for sensor in group.sensors}
         context = OutputContext(settings, registry, sensors, tuple(self.groups), self.clock)
         built = build_outputs(context)
-        virtual = virtual_devices(settings.virtual_nodes, {device.id for device in settings.nodes_file})
+        virtual: tuple[Device, ...] = ()
+        if settings.virtual_nodes:
+            # The listener and the virtual nodes run on asyncio (about 3 MB with
+            # their modules): imported only by a service that has nodes.
+            from nodes.virtual import virtual_devices
+
+            virtual = virtual_devices(settings.virtual_nodes, {device.id for device in settings.nodes_file})
         # Room for every node waking at once: a node's packet publishes a
         # reading per sensor (its battery included) and, the first time,
         # their status changes.
@@ -107,10 +117,14 @@ class Service:
         self.listener: NodeListener | None = None
         if settings.nodes_port is not None or virtual:
             # Virtual nodes alone need no open port: they are served on loopback.
+            from nodes.listener import NodeListener
+
             host = settings.host if settings.nodes_port is not None else "127.0.0.1"
             self.listener = NodeListener(self.nodes, host, settings.nodes_port or 0)
         self.virtual_nodes: VirtualNodes | None = None
         if virtual:
+            from nodes.virtual import VirtualNodes
+
             self.virtual_nodes = VirtualNodes(virtual, "127.0.0.1", 0, self.clock, settings.virtual_seed)
         lcd_readings = next((o for o in built if isinstance(o, LcdReadings)), None)
         self.display = Display(settings, registry, self.clock, lcd_readings)

@@ -16,14 +16,23 @@ link such as ``/api/docs?url=http://elsewhere/spec.json`` cannot make it
 show another spec, or send a token typed into "Authorize" elsewhere. The spec names no host: its server is
 the path prefix the request came through, so "Try it out" calls the server
 that served the page, also behind a reverse proxy (``ENVIRO_TRUST_PROXY``).
+
+flasgger (with jsonschema, PyYAML and mistune, about 5 MB) is imported, and
+the spec built, by the first request of the page or the spec: most services
+never serve either, and the routes are registered at start all the same,
+under flasgger's own endpoint names.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import importlib.util
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from flasgger import Swagger
-from flask import Flask, request
+from flask import Blueprint, Flask, redirect, request, url_for
 from swagger_ui_bundle import swagger_ui_path
 
 from api.history_schemas import HISTORY_RESPONSES, HISTORY_SCHEMAS, history_parameters
@@ -47,6 +56,10 @@ from api.sensor_schemas import (
 from nodes.devices import Device
 from retrievers.config import GroupConfig
 from version import SERVICE, VERSION
+
+if TYPE_CHECKING:
+    from flasgger import Swagger
+    from flask.typing import ResponseReturnValue
 
 DOCS_ROUTE = "/api/docs"
 SPEC_ROUTE = "/apispec.json"
@@ -425,23 +438,89 @@ def build_template(groups: list[GroupConfig], devices: list[Device] | None = Non
     }
 
 
-class _Docs(Swagger):
-    """flasgger's Swagger, serving the spec with a server relative to the request."""
-
-    def get_apispecs(self, endpoint: str = "apispec") -> dict[str, Any]:
-        spec = super().get_apispecs(endpoint)
-        # A path, no host: the prefix a trusted proxy reported ("/enviro"), else
-        # the root. Swagger UI puts the page's own host in front of it.
-        return {**spec, "servers": [{"url": request.script_root or "/"}]}
-
-
 def _summary_text(text: str | None) -> str | None:
     # Docstring lines as written; Swagger UI renders them as Markdown.
     return text.strip() if text else text
 
 
-def init_docs(app: Flask, service: Any) -> Swagger:
-    """Serve the spec at SPEC_ROUTE and Swagger UI at DOCS_ROUTE."""
+class _LazyDocs:
+    """The docs page and the spec, with flasgger imported by the first request of either."""
+
+    def __init__(self, app: Flask, config: dict[str, Any], template: Callable[[], dict[str, Any]]) -> None:
+        self.app = app
+        self.config = config
+        self._template = template
+        self._views: dict[str, Callable[[], ResponseReturnValue]] = {}
+        self._lock = threading.Lock()
+
+    def blueprint(self) -> Blueprint:
+        """flasgger's blueprint as it would register it: same name, endpoints, URLs and templates."""
+        # flasgger's own templates (the page's index.html) are in its package
+        # folder, found without importing the package.
+        spec = importlib.util.find_spec("flasgger")
+        assert spec is not None and spec.submodule_search_locations, "flasgger is not installed"
+        blueprint = Blueprint(
+            "flasgger",
+            __name__,
+            root_path=str(Path(spec.submodule_search_locations[0])),
+            template_folder="ui3/templates",
+            static_folder=self.config["static_folder"],
+            static_url_path=self.config["static_url_path"],
+        )
+        blueprint.add_url_rule(self.config["specs_route"], "apidocs", self._view("apidocs"))
+        blueprint.add_url_rule(self.config["oauth_redirect"], "oauth_redirect", self._view("oauth_redirect"))
+        # flasgger's redirect from its old address of the page (its endpoint named as flasgger's is).
+        blueprint.add_url_rule(
+            "/apidocs/index.html", "<lambda>", lambda: redirect(url_for("flasgger.apidocs"))
+        )
+        for spec_config in self.config["specs"]:
+            blueprint.add_url_rule(
+                spec_config["route"], spec_config["endpoint"], self._view(spec_config["endpoint"])
+            )
+        return blueprint
+
+    def _view(self, endpoint: str) -> Callable[[], ResponseReturnValue]:
+        def view() -> ResponseReturnValue:
+            return self._flasgger_views()[endpoint]()
+
+        view.__name__ = endpoint
+        return view
+
+    def _flasgger_views(self) -> dict[str, Callable[[], ResponseReturnValue]]:
+        with self._lock:
+            if not self._views:
+                self._views = self._build()
+            return self._views
+
+    def _build(self) -> dict[str, Callable[[], ResponseReturnValue]]:
+        from flasgger.base import APIDocsView, APISpecsView, OAuthRedirect, Swagger
+
+        # Not init_app: the routes are registered already. What init_app
+        # would do that the spec needs is done here.
+        swagger = Swagger(config=self.config, template=self._template(), sanitizer=_summary_text)
+        swagger.app = self.app
+        swagger.load_config(self.app)
+        views: dict[str, Callable[[], ResponseReturnValue]] = {
+            "apidocs": APIDocsView.as_view("apidocs", view_args={"config": swagger.config}),
+            "oauth_redirect": OAuthRedirect.as_view("oauth_redirect"),
+        }
+        for spec_config in self.config["specs"]:
+            endpoint = spec_config["endpoint"]
+            swagger.endpoints.append(endpoint)
+            loader = functools.partial(self._spec, swagger, endpoint)
+            views[endpoint] = APISpecsView.as_view(endpoint, loader=loader)
+        return views
+
+    @staticmethod
+    def _spec(swagger: Swagger, endpoint: str) -> dict[str, Any]:
+        spec = swagger.get_apispecs(endpoint)
+        # A path, no host: the prefix a trusted proxy reported ("/enviro"), else
+        # the root. Swagger UI puts the page's own host in front of it.
+        return {**spec, "servers": [{"url": request.script_root or "/"}]}
+
+
+def init_docs(app: Flask, service: Any) -> None:
+    """Serve the spec at SPEC_ROUTE and Swagger UI at DOCS_ROUTE (flasgger imported on first use)."""
     config = {
         "openapi": OPENAPI_VERSION,
         "title": f"{SERVICE} API",
@@ -459,5 +538,6 @@ def init_docs(app: Flask, service: Any) -> Swagger:
         # generated operation ids (they would only repeat the path).
         "doc_expansion": "list",
     }
-    template = build_template(service.groups, list(service.nodes.devices.values()))
-    return _Docs(app, config=config, template=template, sanitizer=_summary_text)
+    groups, devices = service.groups, list(service.nodes.devices.values())
+    docs = _LazyDocs(app, config, lambda: build_template(groups, devices))
+    app.register_blueprint(docs.blueprint())

@@ -11,11 +11,13 @@ A character none of them covers is drawn as a visible replacement (see
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import importlib.resources
 import io
 import logging
+from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,14 +39,48 @@ NOTO_SANS_WEIGHT = 500
 
 
 # Font objects kept at once. Pillow makes one FreeType face per size, and each
-# costs memory: loaded from bytes, a private copy of the whole file (2 MB for
-# Noto Sans) plus FreeType's tables; loaded from the file, the pages FreeType
-# maps plus its tables (about 1.2 MB for Noto Sans, 0.2 MB for DejaVu Sans).
-# Kept for all 54 sizes of both faces, that was ~150 MB. Eight cover the
-# sizes one message tries (the bisection in lcd.render) and messages of
-# similar length again; a miss costs about 20 ms for Noto Sans (FreeType
-# loads its variation data on the first glyph of each face object).
-FONT_CACHE_SIZE = 8
+# costs memory: loaded from the file, FreeType maps it (about 1 MB of Noto
+# Sans resident once its glyphs are used; the page cache holds the file once,
+# but RSS counts it again in every mapping) and keeps its own tables (0.4 MB).
+# Loaded from bytes it would be worse: Pillow copies the bytes into each face
+# (_imagingft.c getfont), so one shared bytes object would still cost 2 MB a
+# size. Kept for all 54 sizes of both faces, that was ~150 MB. Four keep the
+# readings page's three sizes (lcd.readings_page) from being loaded again on
+# every redraw; a message tries about ten (sizes of the bisection in
+# lcd.render, in one or two faces) and misses nearly as often with eight
+# kept as with four, so eight only held 7 MB more RSS. A miss costs a few
+# ms (FreeType loads Noto Sans's variation data on each face object's first
+# glyph).
+FONT_CACHE_SIZE = 4
+
+
+class CodepointRanges:
+    """Code points as sorted ranges of consecutive ones, for ``in``.
+
+    A font covers runs of code points: Noto Sans's 3,100 are 64 runs, DejaVu
+    Sans's 5,900 are 281. As frozensets of ints the two held 0.6 MB for the
+    worker's life; as ranges, a few KB.
+    """
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(self, codepoints: Iterable[int]) -> None:
+        self._starts, self._ends = array("I"), array("I")
+        for codepoint in sorted(set(codepoints)):
+            if self._ends and codepoint == self._ends[-1] + 1:
+                self._ends[-1] = codepoint
+            else:
+                self._starts.append(codepoint)
+                self._ends.append(codepoint)
+
+    def __contains__(self, codepoint: object) -> bool:
+        if not isinstance(codepoint, int):
+            return False
+        run = bisect.bisect_right(self._starts, codepoint) - 1
+        return run >= 0 and codepoint <= self._ends[run]
+
+    def __len__(self) -> int:
+        return sum(end - start + 1 for start, end in zip(self._starts, self._ends, strict=True))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -55,7 +91,7 @@ class Face:
     # The file's bytes, kept only for a face with no path (Pillow's own, or
     # a zipped package): with a path they would be 2.8 MB held for nothing.
     data: bytes | None
-    coverage: frozenset[int]
+    coverage: CodepointRanges
     weight: int | None = None
     # FreeType reads the file itself when it has a path: every size shares
     # the file through the page cache instead of holding its own copy.
@@ -89,7 +125,8 @@ def _font(face: Face, size: int) -> ImageFont.FreeTypeFont:
 def load_face(name: str, data: bytes, weight: int | None = None, path: Path | None = None) -> Face:
     """A face from font file bytes (read once from ``path``, if given); raises FontFormatError
     if they are no usable font."""
-    return Face(name, data if path is None else None, covered_codepoints(data), weight, path)
+    coverage = CodepointRanges(covered_codepoints(data))
+    return Face(name, data if path is None else None, coverage, weight, path)
 
 
 def noto_sans() -> Face | None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from smbus2 import i2c_msg
-
 from retrievers import quantities
 from retrievers.base import SensorReader
 from retrievers.registry import SensorKind, register_kind
@@ -49,6 +47,9 @@ class AHT10Reader(SensorReader):
     _bus: Any = None
 
     def open(self, board: Board) -> None:
+        # smbus2 is imported with the part, not the table of kinds (see retrievers.bme280).
+        from smbus2 import i2c_msg
+
         bus = board.i2c_bus(self.sensor.bus)
         bus.i2c_rdwr(i2c_msg.write(self.address, [SOFT_RESET]))
         self.clock.sleep(0.02)  # soft reset takes up to 20 ms
@@ -59,11 +60,15 @@ class AHT10Reader(SensorReader):
         self._bus = bus
 
     def _status(self, bus: Any) -> int:
+        from smbus2 import i2c_msg
+
         status = i2c_msg.read(self.address, 1)
         bus.i2c_rdwr(status)
         return bytes(status)[0]
 
     def read(self) -> dict[str, float]:
+        from smbus2 import i2c_msg
+
         assert self._bus is not None, "read before open"
         self._bus.i2c_rdwr(i2c_msg.write(self.address, TRIGGER))
         for _ in range(BUSY_POLLS):

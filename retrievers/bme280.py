@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import bme280
-
 from retrievers import quantities
 from retrievers.base import Field, SensorReader
 from retrievers.compensation import RecentAverage, compensated_humidity, compensated_temperature
 from retrievers.registry import SensorKind, register_kind
 
 if TYPE_CHECKING:
+    import bme280
+
     from clocks import Clock
     from hardware.board import Board
     from retrievers.config import Sensor
@@ -71,6 +71,10 @@ class BME280Reader(SensorReader):
         self._driver: bme280.BME280 | None = None
 
     def open(self, board: Board) -> None:
+        # Imported with the part, not with the table of kinds: gunicorn's
+        # master reads the table (settings) and never opens a part.
+        import bme280
+
         driver = bme280.BME280(i2c_addr=self.address, i2c_dev=board.i2c_bus(self.sensor.bus))
         # Forced mode: one conversion per poll, the datasheet's recommendation
         # for weather monitoring (section 3.5.1); the chip sleeps in between.

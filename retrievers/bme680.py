@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import bme680
-
 from retrievers import quantities
 from retrievers.base import Field, SensorReader
 from retrievers.registry import SensorKind, register_kind
 
 if TYPE_CHECKING:
+    import bme680
+
     from hardware.board import Board
 
 BME680_ADDRESS = 0x77
@@ -59,6 +59,8 @@ class BME680Reader(SensorReader):
     _driver: bme680.BME680 | None = None
 
     def open(self, board: Board) -> None:
+        import bme680  # with the part, not the table of kinds (see retrievers.bme280)
+
         try:
             driver = bme680.BME680(self.address, i2c_device=board.i2c_bus(self.sensor.bus))
         except RuntimeError as err:

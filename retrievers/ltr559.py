@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import ltr559
-
 from retrievers.base import Field, SensorReader
 from retrievers.registry import SensorKind, register_kind
 
 if TYPE_CHECKING:
+    import ltr559
+
     from hardware.board import Board
 
 LTR559_ADDRESS = 0x23
@@ -52,6 +52,8 @@ class LTR559Reader(SensorReader):
     _driver: ltr559.LTR559 | None = None
 
     def open(self, board: Board) -> None:
+        import ltr559  # with the part, not the table of kinds (see retrievers.bme280)
+
         driver = ltr559.LTR559(i2c_dev=board.i2c_bus(self.sensor.bus))
         # Until its first conversion ends the driver holds zeros, which would
         # read as darkness: wait out one measurement period (the driver sets

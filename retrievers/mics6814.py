@@ -16,16 +16,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import ads1015
-import gpiod
-import gpiodevice
-from gpiod.line import Direction, Value
-
 from retrievers import gas_baseline
 from retrievers.base import Field, SensorReader, WarmingUp
 from retrievers.registry import SensorKind, register_kind
 
 if TYPE_CHECKING:
+    import ads1015
+
     from clocks import Clock
     from hardware.board import Board
     from retrievers.config import Sensor
@@ -39,7 +36,6 @@ GAIN = 6.144
 CHANNELS = (("oxidising", "in0/gnd"), ("reducing", "in1/gnd"), ("nh3", "in2/gnd"))
 # Warm elements in clean indoor air, for the API documentation's examples.
 TYPICAL_OHMS = {"oxidising": 20_000.0, "reducing": 400_000.0, "nh3": 160_000.0}
-HEATER_ON = gpiod.LineSettings(direction=Direction.OUTPUT, output_value=Value.ACTIVE)
 
 
 def resistance(volts: float) -> float:
@@ -95,6 +91,13 @@ class MICS6814Reader(SensorReader):
         self._heater_on_since = 0.0
 
     def open(self, board: Board) -> None:
+        # The drivers are imported with the part, not the table of kinds (see
+        # retrievers.bme280).
+        import ads1015
+        import gpiod
+        import gpiodevice
+        from gpiod.line import Direction, Value
+
         adc = ads1015.ADS1015(i2c_addr=self.address, i2c_dev=board.i2c_bus(self.sensor.bus))
         chip = adc.detect_chip_type()
         adc.set_mode("single")
@@ -103,7 +106,9 @@ class MICS6814Reader(SensorReader):
         adc.set_sample_rate(128 if chip == "ADS1115" else 1600)
         if self._heater is None:
             self._heater = gpiodevice.get_pin(
-                board.driver_pin("gas_heater"), "enviro-mics6814-heater", HEATER_ON
+                board.driver_pin("gas_heater"),
+                "enviro-mics6814-heater",
+                gpiod.LineSettings(direction=Direction.OUTPUT, output_value=Value.ACTIVE),
             )
             # A line handed in as (lines, offset) comes back as it was, its
             # settings unapplied: drive it explicitly.
@@ -122,6 +127,8 @@ class MICS6814Reader(SensorReader):
         return values
 
     def close(self) -> None:
+        from gpiod.line import Value
+
         if self._heater is not None:
             lines, offset = self._heater
             lines.set_value(offset, Value.INACTIVE)

@@ -24,15 +24,14 @@ import logging
 import struct
 from typing import TYPE_CHECKING
 
-import pms5003
-import serial
-
 from retrievers import air_quality
 from retrievers.base import COMMON_ERROR_REASONS, DutyState, Field, SensorReader, Withheld
 from retrievers.duty import DutySchedule, Phase
 from retrievers.registry import SensorKind, register_kind
 
 if TYPE_CHECKING:
+    import pms5003
+
     from hardware.board import Board
 
 # pms5003's size arguments (CF=1, atmospheric) and the JSON/label spelling of
@@ -182,6 +181,10 @@ class PMS5003Reader(SensorReader):
     _schedule: DutySchedule | None = None
 
     def open(self, board: Board) -> None:
+        # The driver (and pyserial) is imported with the part, not the table
+        # of kinds (see retrievers.bme280).
+        import pms5003
+
         if self._driver is not None:
             # The pins are still ours: only the serial port needs opening again.
             self._driver.setup()
@@ -216,6 +219,8 @@ class PMS5003Reader(SensorReader):
             assert state is not None
             raise Withheld(state)
         # Still awake after a failed read: the next poll tries again.
+        import serial
+
         values = self._read_frame()
         schedule.read()
         try:
@@ -232,6 +237,9 @@ class PMS5003Reader(SensorReader):
         return DutyState(schedule.read_done, max(0.0, schedule.next_reading_at() - now))
 
     def _read_frame(self) -> dict[str, float]:
+        import pms5003
+        import serial
+
         driver = self._driver
         assert driver is not None, "read before open"
         if self._reopen:
@@ -292,6 +300,8 @@ class PMS5003Reader(SensorReader):
             driver.set_pin(driver._pin_enable, awake)
 
     def error_reason(self, err: BaseException) -> str | None:
+        import pms5003
+
         if isinstance(err, pms5003.ChecksumMismatchError):
             return "checksum"
         if isinstance(err, pms5003.ReadTimeoutError | pms5003.SerialTimeoutError):

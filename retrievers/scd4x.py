@@ -14,15 +14,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sensirion_driver_adapters.i2c_adapter.i2c_channel import I2cChannel
-from sensirion_i2c_scd4x import Scd4xDevice
-
 from retrievers import quantities
 from retrievers.base import COMMON_ERROR_REASONS, Field, SensorReader, WarmingUp
 from retrievers.registry import SensorKind, register_kind
-from retrievers.sensirion import SENSIRION_CRC, SmbusConnection, is_checksum_error
 
 if TYPE_CHECKING:
+    from sensirion_i2c_scd4x import Scd4xDevice
+
     from clocks import Clock
     from hardware.board import Board
     from retrievers.config import Sensor
@@ -75,6 +73,13 @@ class SCD4xReader(SensorReader):
         self._latest_at = 0.0
 
     def open(self, board: Board) -> None:
+        # Sensirion's driver is imported with the part, not the table of kinds
+        # (see retrievers.bme280).
+        from sensirion_driver_adapters.i2c_adapter.i2c_channel import I2cChannel
+        from sensirion_i2c_scd4x import Scd4xDevice
+
+        from retrievers.sensirion import SENSIRION_CRC, SmbusConnection
+
         connection = SmbusConnection(board.i2c_bus(self.sensor.bus), self.clock)
         device = Scd4xDevice(I2cChannel(connection, self.address, crc=SENSIRION_CRC))
         # Sensirion's start-up sequence: wake an SCD41 that was powered down
@@ -118,6 +123,8 @@ class SCD4xReader(SensorReader):
         raise SCD4xError(f"{self.name} at 0x{self.address:02x}: no new measurement for {now - since:.0f} s")
 
     def error_reason(self, err: BaseException) -> str | None:
+        from retrievers.sensirion import is_checksum_error
+
         return "checksum" if is_checksum_error(err) else None
 
     def close(self) -> None:

@@ -19,14 +19,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sensirion_gas_index_algorithm.voc_algorithm import VocAlgorithm
-from sensirion_i2c_sgp4x.sgp40.device import Sgp40I2cDevice
-
 from retrievers.base import COMMON_ERROR_REASONS, Field, SensorReader, WarmingUp
 from retrievers.registry import SensorKind, register_kind
-from retrievers.sensirion import SmbusConnection, is_checksum_error
 
 if TYPE_CHECKING:
+    from sensirion_gas_index_algorithm.voc_algorithm import VocAlgorithm
+    from sensirion_i2c_sgp4x.sgp40.device import Sgp40I2cDevice
+
     from clocks import Clock
     from hardware.board import Board
     from retrievers.config import Sensor
@@ -81,6 +80,13 @@ class SGP40Reader(SensorReader):
         self._samples = 0
 
     def open(self, board: Board) -> None:
+        # Sensirion's driver and algorithm (a compiled extension) are imported
+        # with the part, not the table of kinds (see retrievers.bme280).
+        from sensirion_gas_index_algorithm.voc_algorithm import VocAlgorithm
+        from sensirion_i2c_sgp4x.sgp40.device import Sgp40I2cDevice
+
+        from retrievers.sensirion import SmbusConnection
+
         connection = SmbusConnection(board.i2c_bus(self.sensor.bus), self.clock)
         device = Sgp40I2cDevice(connection, self.address)
         result = device.measure_test()
@@ -103,6 +109,8 @@ class SGP40Reader(SensorReader):
         return {"voc_index": float(index), "voc_raw_ticks": float(ticks)}
 
     def error_reason(self, err: BaseException) -> str | None:
+        from retrievers.sensirion import is_checksum_error
+
         return "checksum" if is_checksum_error(err) else None
 
     def close(self) -> None:

@@ -232,8 +232,11 @@ def test_sigterm_releases_the_hardware_whatever_the_clients_do(tmp_path):
     env = {"TMPDIR": str(tmp_path), "ENVIRO_REQUEST_TIMEOUT": "60"}
     with gunicorn_server(env) as (base, process):
         port = int(base.rsplit(":", 1)[1])
-        assert list(tmp_path.glob("enviro-serial-*"))
         deadline = time.monotonic() + 20
+        # The collector opens the sensors (importing their drivers) while the worker serves.
+        while not list(tmp_path.glob("enviro-serial-*")):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
         while requests.get(base + "/api/lcd", timeout=5).status_code != 200:  # the panel is open
             assert time.monotonic() < deadline
             time.sleep(0.2)

@@ -1,9 +1,16 @@
-"""What the running service imports: a client library only when its output is on.
+"""What the running service imports: a client library only when its output is on,
+a sensor's driver only in the process that opens the sensor.
 
 Every module imported stays in the worker's memory for its life; the
 registries import every output module to ask whether it is on, so a module
 that imported its client at the top would cost every service (requests
 with urllib3 about 5 MB, paho 1 MB) whether it sends anything or not.
+gunicorn's master reads the settings (and with them the table of sensor
+kinds) but never opens a part: a driver imported there would be held for
+nothing, and counted again in the worker. asyncio (with the nodes' modules,
+about 3 MB) comes only with remote nodes. The docs page and the spec import
+flasgger (with jsonschema, PyYAML and mistune, about 5 MB) on their first
+request, which most services never get.
 """
 
 from __future__ import annotations
@@ -13,17 +20,55 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = ("requests", "urllib3", "paho")
+# The vendor drivers of the built-in kinds, the buses they use, and what the
+# LCD's and the microphone's drivers bring.
+DRIVERS = (
+    "bme280",
+    "bme680",
+    "ltr559",
+    "ads1015",
+    "pms5003",
+    "serial",
+    "smbus2",
+    "i2cdevice",
+    "gpiod",
+    "gpiodevice",
+    "sensirion_i2c_driver",
+    "sensirion_i2c_scd4x",
+    "sensirion_i2c_sgp4x",
+    "sensirion_gas_index_algorithm",
+    "sensirion_driver_adapters",
+    "st7735",
+    "spidev",
+    "enviroplus",
+    "sounddevice",
+    "numpy",
+)
+DOCS_LIBRARIES = ("flasgger", "jsonschema", "yaml", "mistune")
+FIRST_SPEC_REQUEST = """
+import json, sys, app
+before = sorted(sys.modules)
+reply = app.app.test_client().get("/apispec.json")
+print(json.dumps({"before": before, "status": reply.status_code, "after": sorted(sys.modules)}))
+"""
+MASTER = """
+import json, runpy, sys
+from retrievers import registry
+runpy.run_path("gunicorn.conf.py")  # what gunicorn's master runs
+print(json.dumps({"modules": sorted(sys.modules), "kinds": sorted(registry.kinds())}))
+"""
 
 
-def modules_after_building_the_app(tmp_path: Path, **settings: str) -> set[str]:
-    """The modules a fresh interpreter holds once ``app`` is imported with ``settings``."""
+def run_fresh(tmp_path: Path, code: str, **settings: str) -> Any:
+    """What ``code`` printed last, as JSON, run in a fresh interpreter with ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENVIRO_")}
     env.update({"ENVIRO_BOARD": "virtual", "ENVIRO_DATA_DIR": str(tmp_path), **settings})
     done = subprocess.run(
-        [sys.executable, "-c", "import json, sys, app; print(json.dumps(sorted(sys.modules)))"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -31,12 +76,26 @@ def modules_after_building_the_app(tmp_path: Path, **settings: str) -> set[str]:
         check=True,
         timeout=120,
     )
-    return set(json.loads(done.stdout.splitlines()[-1]))
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def modules_after_building_the_app(tmp_path: Path, **settings: str) -> set[str]:
+    """The modules a fresh interpreter holds once ``app`` is imported with ``settings``."""
+    return set(
+        run_fresh(tmp_path, "import json, sys, app; print(json.dumps(sorted(sys.modules)))", **settings)
+    )
 
 
 def test_default_service_imports_no_network_client(tmp_path):
     modules = modules_after_building_the_app(tmp_path)
     assert not [name for name in CLIENTS if name in modules]
+
+
+def test_a_service_without_remote_nodes_imports_no_asyncio(tmp_path):
+    # The nodes' listener and the virtual nodes run on asyncio (building the app opens no port).
+    assert "asyncio" not in modules_after_building_the_app(tmp_path)
+    assert "asyncio" in modules_after_building_the_app(tmp_path, ENVIRO_NODES_PORT="8089")
+    assert "asyncio" in modules_after_building_the_app(tmp_path, ENVIRO_VIRTUAL_NODES="1")
 
 
 def test_outputs_that_are_on_import_their_clients(tmp_path):
@@ -48,3 +107,19 @@ def test_outputs_that_are_on_import_their_clients(tmp_path):
     )
     assert "paho" in modules
     assert "requests" in modules
+
+
+def test_gunicorns_master_imports_no_sensor_driver(tmp_path):
+    loaded = run_fresh(tmp_path, MASTER, ENVIRO_I2C_SENSORS="scd41@0x62,sgp40@0x59")
+    # The settings saw every kind, the extra I2C sensors included...
+    assert {"bme280", "ltr559", "mics6814", "pms5003", "scd41", "sgp40"} <= set(loaded["kinds"])
+    # ...and not one driver came with them.
+    modules = {name.split(".")[0] for name in loaded["modules"]}
+    assert not [name for name in DRIVERS if name in modules]
+
+
+def test_the_docs_libraries_come_with_the_first_request_of_the_spec(tmp_path):
+    loaded = run_fresh(tmp_path, FIRST_SPEC_REQUEST)
+    assert not [name for name in DOCS_LIBRARIES if name in loaded["before"]]
+    assert loaded["status"] == 200
+    assert "flasgger" in loaded["after"]
