@@ -129,12 +129,16 @@ class Screen:
         assert self._readings is not None
         pages = self._readings.pages
         if not pages:
+            self._readings.watch(None)
             signature: Hashable = "no pages"
             if signature == self._drawn:
                 return None
             return Plan(render(NO_PAGES, faces=self._faces).image, signature, self.version)
         self._page %= len(pages)
         data = self._readings.page_data(self._page)
+        # A new reading of this page's sensor wakes the LCD's thread at once;
+        # the others' wait for their page (a page turns on the timer or a tap).
+        self._readings.watch(data.page.sensor)
         view = data.view
         value = view.values.get(data.page.key) if view.values is not None else None
         note = None if view.status == "ok" else view.status

@@ -417,6 +417,26 @@ def reading(sensor, at, **values):
     return Reading("local", sensor, "weather", values, at.now(), now, 0.01)
 
 
+def test_the_lcds_thread_is_woken_by_the_page_on_the_screen_and_by_taps(polled):
+    output = polled.service.display.readings
+    leave_startup_screen(polled)  # the first page: the BME280's room temperature
+    output.changed.clear()
+    output.handle_reading(reading("ltr559", proximity=3, at=polled.clock))
+    output.handle_reading(reading("bmp280", temperature_celsius=20.0, at=polled.clock))
+    assert not output.changed.is_set()  # their pages are not on the screen
+    output.handle_reading(reading("bme280", temperature_compensated_celsius=20.0, at=polled.clock))
+    assert output.changed.is_set()
+    output.changed.clear()
+    output.handle_reading(reading("ltr559", proximity=TAP, at=polled.clock))
+    assert output.changed.is_set()  # a tap turns the page
+    # The next page is the AHT10's: its readings wake the thread now.
+    assert refresh(polled)
+    assert screen(polled).page == 1
+    output.changed.clear()
+    output.handle_reading(reading("aht10", temperature_celsius=20.0, at=polled.clock))
+    assert output.changed.is_set()
+
+
 def test_a_hand_held_over_the_sensor_is_one_tap(polled):
     output = polled.service.display.readings
     counts = []
