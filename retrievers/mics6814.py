@@ -14,7 +14,8 @@ by ``retrievers.gas_baseline``.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import ads1015
 import gpiod
@@ -40,6 +41,9 @@ CHANNELS = (("oxidising", "in0/gnd"), ("reducing", "in1/gnd"), ("nh3", "in2/gnd"
 # Warm elements in clean indoor air, for the API documentation's examples.
 TYPICAL_OHMS = {"oxidising": 20_000.0, "reducing": 400_000.0, "nh3": 160_000.0}
 HEATER_ON = gpiod.LineSettings(direction=Direction.OUTPUT, output_value=Value.ACTIVE)
+# A conversion takes 1/DR; the internal oscillator lets DR run up to 10 %
+# slow (datasheet SBAS473, "data rate variation").
+CONVERSION_TIME_MARGIN = 1.1
 
 
 def resistance(volts: float) -> float:
@@ -84,18 +88,53 @@ def _ratio_field(channel: str) -> Field:
     )
 
 
+class TimedADS1015(ads1015.ADS1015):
+    """The vendor's ADS1015 driver, sleeping through a conversion instead of polling it.
+
+    ``ADS1015.get_voltage`` starts a single-shot conversion, then
+    ``wait_for_conversion`` reads the config register for the OS bit at once
+    and every millisecond after (a conversion is 0.6 ms at 1600 SPS: two
+    reads and a wake-up), and ``get_programmable_gain`` reads the register
+    once more. Here the wait first sleeps the conversion's time at the rate
+    this driver set, then leaves the vendor's loop to confirm it (one read),
+    and the gain is the one this driver set. The conversion, its result
+    and the arithmetic from code to volts are the vendor's.
+    """
+
+    def __init__(self, sleep: Callable[[float], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sleep = sleep
+        self._gain: float | None = None
+        self._conversion_seconds = 0.0
+
+    def set_programmable_gain(self, value: float = 2.048) -> None:
+        super().set_programmable_gain(value)
+        self._gain = value
+
+    def get_programmable_gain(self) -> float:
+        return self._gain if self._gain is not None else super().get_programmable_gain()
+
+    def set_sample_rate(self, value: int = 1600) -> None:
+        super().set_sample_rate(value)
+        self._conversion_seconds = CONVERSION_TIME_MARGIN / value
+
+    def wait_for_conversion(self, timeout: float = 10) -> None:
+        self._sleep(self._conversion_seconds)
+        super().wait_for_conversion(timeout)
+
+
 class MICS6814Reader(SensorReader):
     """Three gas resistances from one conversion pass per poll."""
 
     def __init__(self, sensor: Sensor, settings: Settings, clock: Clock) -> None:
         super().__init__(sensor, settings, clock)
         self.warmup_seconds = settings.gas_warmup
-        self._adc: ads1015.ADS1015 | None = None
+        self._adc: TimedADS1015 | None = None
         self._heater: tuple | None = None
         self._heater_on_since = 0.0
 
     def open(self, board: Board) -> None:
-        adc = ads1015.ADS1015(i2c_addr=self.address, i2c_dev=board.i2c_bus(self.sensor.bus))
+        adc = TimedADS1015(self.clock.sleep, i2c_addr=self.address, i2c_dev=board.i2c_bus(self.sensor.bus))
         chip = adc.detect_chip_type()
         adc.set_mode("single")
         adc.set_programmable_gain(GAIN)
