@@ -23,6 +23,7 @@ from PIL import Image
 from prometheus_client import CollectorRegistry
 
 from clocks import Clock, SystemClock
+from lcd.frames import FrameSender
 from lcd.metrics import LcdMetrics
 from lcd.render import Rendering, Style, render
 from lcd.screen import Plan, Screen
@@ -73,6 +74,7 @@ class Display:
         self._lock = threading.Lock()  # held for every use of the panel
         self._board: Any = None
         self._driver: Any = None
+        self._sender: FrameSender | None = None
         self._opener: threading.Thread | None = None
         self._opened_at = 0.0
         self._problem: str | None = None if self.enabled else "the LCD is off (ENVIRO_LCD=off)"
@@ -228,6 +230,7 @@ class Display:
                 log.error("%s; the service goes on without it", self._problem)
                 return
             self._driver = driver
+            self._sender = FrameSender(driver)  # a panel set up anew: the first frame goes whole
             log.info("LCD open")
             try:
                 self._draw(self._startup_image())
@@ -237,8 +240,10 @@ class Display:
 
     def _draw(self, image: Image.Image) -> None:
         """Send ``image`` to the panel; the caller holds the lock."""
+        assert self._sender is not None
         try:
-            self._driver.display(image)
+            # Only what differs from the panel's last frame crosses the bus.
+            self._sender.send(image)
         except Exception as err:
             self._problem = f"the LCD failed to draw: {_describe(err)}"
             log.error("%s", self._problem)

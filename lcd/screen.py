@@ -26,7 +26,7 @@ from PIL import Image
 
 from clocks import Clock
 from lcd.fonts import Face
-from lcd.readings_page import PageContent, render_page
+from lcd.readings_page import PageContent, page_look, render_page
 from lcd.render import render
 from outputs.lcd_readings import LcdReadings
 
@@ -129,25 +129,30 @@ class Screen:
         assert self._readings is not None
         pages = self._readings.pages
         if not pages:
+            self._readings.watch(None)
             signature: Hashable = "no pages"
             if signature == self._drawn:
                 return None
             return Plan(render(NO_PAGES, faces=self._faces).image, signature, self.version)
         self._page %= len(pages)
         data = self._readings.page_data(self._page)
+        # A new reading of this page's sensor wakes the LCD's thread at once;
+        # the others' wait for their page (a page turns on the timer or a tap).
+        self._readings.watch(data.page.sensor)
         view = data.view
         value = view.values.get(data.page.key) if view.values is not None else None
         note = None if view.status == "ok" else view.status
         if value is not None and view.stale:
             note = "stale"
-        # The reading's time stands for its values and the chart's (one
-        # point per reading): a new reading or a new status redraws.
-        signature = (self._page, len(pages), view.wall_time, len(data.recent), value, note)
-        if signature == self._drawn:
-            return None
         content = PageContent(
             data.page.title, data.page.quantity, value, data.recent, note, (self._page + 1, len(pages))
         )
+        # What the pixels would be, not which reading they came from: a
+        # reading that leaves the value as written and the chart's rows as
+        # they were draws nothing and sends nothing to the panel.
+        signature = page_look(content)
+        if signature == self._drawn:
+            return None
         return Plan(render_page(content, self._faces), signature, self.version)
 
     def drawn(self, plan: Plan) -> None:

@@ -52,13 +52,18 @@ class LcdReadings(Output):
         self._near: dict[str, bool] = {}
         self._taps = 0
         self._lock = threading.Lock()
-        #: Set on every record: the LCD's thread wakes to redraw.
+        #: The sensor whose page is on the screen (None: none yet).
+        self._watched: str | None = None
+        #: Set by a record of the sensor on the screen, and by a tap: the
+        #: LCD's thread wakes to redraw. Other sensors' records (several a
+        #: second) wait for their page.
         self.changed = threading.Event()
 
     def handle_reading(self, reading: Reading) -> None:
         if reading.source != LOCAL_SOURCE:
             return  # the pages are this board's sensors, and a tap is a hand over this board
         self.store.put_reading(reading)
+        tapped = False
         with self._lock:
             for key, value in reading.values.items():
                 recent = self._recent.get((reading.sensor, key))
@@ -67,16 +72,27 @@ class LcdReadings(Output):
             proximity = reading.values.get(PROXIMITY_KEY)
             if proximity is not None:
                 near = proximity >= self.tap_proximity
-                if near and not self._near.get(reading.sensor, False):
+                tapped = near and not self._near.get(reading.sensor, False)
+                if tapped:
                     self._taps += 1
                 self._near[reading.sensor] = near
-        self.changed.set()
+            shown = reading.sensor == self._watched
+        if shown or tapped:
+            self.changed.set()
 
     def handle_status(self, change: StatusChange) -> None:
         if change.source != LOCAL_SOURCE:
             return
         self.store.put_status(change)
-        self.changed.set()
+        with self._lock:
+            shown = change.sensor == self._watched
+        if shown:
+            self.changed.set()
+
+    def watch(self, sensor: str | None) -> None:
+        """Wake the LCD's thread for ``sensor``'s records (the page on the screen) from now on."""
+        with self._lock:
+            self._watched = sensor
 
     @property
     def taps(self) -> int:

@@ -16,11 +16,10 @@ from retrievers.compensation import RecentAverage, compensated_humidity, compens
 from retrievers.registry import SensorKind, register_kind
 
 if TYPE_CHECKING:
-    import bme280
-
     from clocks import Clock
     from hardware.board import Board
     from retrievers.config import Sensor
+    from retrievers.timed_bme280 import TimedBME280
     from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +27,9 @@ log = logging.getLogger(__name__)
 BME280_ADDRESS = 0x76
 # CPU temperatures averaged for the compensation, as Pimoroni's examples do.
 CPU_SAMPLES = 5
+# x1 oversampling of all three: the datasheet's (section 3.5.1) choice for
+# weather monitoring, and the shortest measurement.
+OVERSAMPLING = 1
 
 FIELDS = (
     # The examples show a Pi's heat: the raw reading runs warmer and drier than the room.
@@ -68,18 +70,21 @@ class BME280Reader(SensorReader):
         self.temperature_factor = settings.temperature_factor
         self._cpu = RecentAverage(CPU_SAMPLES)
         self._board: Board | None = None
-        self._driver: bme280.BME280 | None = None
+        self._driver: TimedBME280 | None = None
 
     def open(self, board: Board) -> None:
         # Imported with the part, not with the table of kinds: gunicorn's
         # master reads the table (settings) and never opens a part.
-        import bme280
+        from retrievers.timed_bme280 import TimedBME280
 
-        driver = bme280.BME280(i2c_addr=self.address, i2c_dev=board.i2c_bus(self.sensor.bus))
+        driver = TimedBME280(self.clock.sleep, i2c_addr=self.address, i2c_dev=board.i2c_bus(self.sensor.bus))
         # Forced mode: one conversion per poll, the datasheet's recommendation
         # for weather monitoring (section 3.5.1); the chip sleeps in between.
         driver.setup(
-            mode="forced", temperature_oversampling=1, pressure_oversampling=1, humidity_oversampling=1
+            mode="forced",
+            temperature_oversampling=OVERSAMPLING,
+            pressure_oversampling=OVERSAMPLING,
+            humidity_oversampling=OVERSAMPLING,
         )
         self._board, self._driver = board, driver
 

@@ -21,11 +21,10 @@ from retrievers.base import Field, SensorReader, WarmingUp
 from retrievers.registry import SensorKind, register_kind
 
 if TYPE_CHECKING:
-    import ads1015
-
     from clocks import Clock
     from hardware.board import Board
     from retrievers.config import Sensor
+    from retrievers.timed_ads1015 import TimedADS1015
     from settings import Settings
 
 ADS1015_ADDRESS = 0x49
@@ -86,19 +85,20 @@ class MICS6814Reader(SensorReader):
     def __init__(self, sensor: Sensor, settings: Settings, clock: Clock) -> None:
         super().__init__(sensor, settings, clock)
         self.warmup_seconds = settings.gas_warmup
-        self._adc: ads1015.ADS1015 | None = None
+        self._adc: TimedADS1015 | None = None
         self._heater: tuple | None = None
         self._heater_on_since = 0.0
 
     def open(self, board: Board) -> None:
         # The drivers are imported with the part, not the table of kinds (see
         # retrievers.bme280).
-        import ads1015
         import gpiod
         import gpiodevice
         from gpiod.line import Direction, Value
 
-        adc = ads1015.ADS1015(i2c_addr=self.address, i2c_dev=board.i2c_bus(self.sensor.bus))
+        from retrievers.timed_ads1015 import TimedADS1015
+
+        adc = TimedADS1015(self.clock.sleep, i2c_addr=self.address, i2c_dev=board.i2c_bus(self.sensor.bus))
         chip = adc.detect_chip_type()
         adc.set_mode("single")
         adc.set_programmable_gain(GAIN)

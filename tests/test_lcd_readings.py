@@ -143,6 +143,39 @@ def test_the_chart_follows_each_new_reading(polled):
     assert not refresh(polled)  # nothing new: nothing sent to the panel
 
 
+def room_reading(polled, celsius: float) -> Reading:
+    """A BME280 reading of ``celsius`` in the room, a moment after the last (the page stays)."""
+    polled.clock.advance(0.01)
+    values = {"temperature_celsius": celsius + 4, "temperature_compensated_celsius": celsius}
+    return reading("bme280", at=polled.clock, **values)
+
+
+def test_a_reading_that_changes_nothing_shown_sends_nothing_to_the_panel(polled):
+    output = polled.service.display.readings
+    panel_chip = polled.board._panel
+    leave_startup_screen(polled)
+    values = [21.0] * CHART_POINTS  # a full chart of one value: its rows stay put
+    for value in values:
+        output.handle_reading(room_reading(polled, value))
+    assert refresh(polled)
+    frames, pixels = panel_chip.frames_drawn, panel_chip.pixels_received
+    # New readings, each a new point, but the same "21.0" and the same flat chart.
+    for _ in range(3):
+        output.handle_reading(room_reading(polled, 21.0))
+        assert not refresh(polled)
+    assert (panel_chip.frames_drawn, panel_chip.pixels_received) == (frames, pixels)
+    # A value that shows: a frame, with only the part that changed in it.
+    output.handle_reading(room_reading(polled, 21.3))
+    values += [21.0] * 3 + [21.3]
+    assert refresh(polled)
+    assert panel_chip.frames_drawn == frames + 1
+    assert 0 < panel_chip.pixels_received - pixels < 160 * 80  # the heading is not sent again
+    expected = expected_page(
+        "Temperature bme280", "temperature_compensated_celsius", values[-CHART_POINTS:], 1
+    )
+    assert differing_pixels(panel(polled), expected) == 0
+
+
 def test_the_pages_turn_on_the_timer(polled):
     poll_recording(polled, 1)
     leave_startup_screen(polled)
@@ -382,6 +415,26 @@ def test_the_lcds_own_thread_shows_the_readings():
 def reading(sensor, at, **values):
     now = at.monotonic()
     return Reading("local", sensor, "weather", values, at.now(), now, 0.01)
+
+
+def test_the_lcds_thread_is_woken_by_the_page_on_the_screen_and_by_taps(polled):
+    output = polled.service.display.readings
+    leave_startup_screen(polled)  # the first page: the BME280's room temperature
+    output.changed.clear()
+    output.handle_reading(reading("ltr559", proximity=3, at=polled.clock))
+    output.handle_reading(reading("bmp280", temperature_celsius=20.0, at=polled.clock))
+    assert not output.changed.is_set()  # their pages are not on the screen
+    output.handle_reading(reading("bme280", temperature_compensated_celsius=20.0, at=polled.clock))
+    assert output.changed.is_set()
+    output.changed.clear()
+    output.handle_reading(reading("ltr559", proximity=TAP, at=polled.clock))
+    assert output.changed.is_set()  # a tap turns the page
+    # The next page is the AHT10's: its readings wake the thread now.
+    assert refresh(polled)
+    assert screen(polled).page == 1
+    output.changed.clear()
+    output.handle_reading(reading("aht10", temperature_celsius=20.0, at=polled.clock))
+    assert output.changed.is_set()
 
 
 def test_a_hand_held_over_the_sensor_is_one_tap(polled):

@@ -122,6 +122,7 @@ class VirtualPanel:
         self._lock = threading.Lock()
         self._memory = np.zeros((MEMORY_ROWS, MEMORY_COLUMNS, 3), np.uint8)
         self._frames_drawn = 0
+        self._pixels_received = 0
         self._power_on()
         self.spi = VirtualSpi(self)
 
@@ -156,6 +157,12 @@ class VirtualPanel:
         """Memory writes (RAMWR) that carried pixels so far."""
         with self._lock:
             return self._frames_drawn
+
+    @property
+    def pixels_received(self) -> int:
+        """Pixels written to memory (RAMWR data) so far, whole frames and windows alike."""
+        with self._lock:
+            return self._pixels_received
 
     def receive(self, data: list[int] | bytes) -> None:
         """One SPI transfer: a command when DC is low, else data."""
@@ -256,6 +263,7 @@ class VirtualPanel:
         if not self._drawing:
             self._drawing = True
             self._frames_drawn += 1
+        self._pixels_received += len(colours)
         # The address counter runs along the window's columns, then rows,
         # and wraps to the window's start after its last pixel.
         position = (self._pointer + np.arange(len(colours))) % (width * height)
