@@ -6,6 +6,7 @@ of sensor kinds brings no driver with it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +24,8 @@ class TimedBME280(bme280.BME280):
     ``BME280.update_sensor`` starts a forced measurement and reads the status
     register every millisecond until it ends (about nine reads and wake-ups
     at x1 oversampling). Here the driver sleeps the datasheet's longest
-    measurement time once, then reads the status as the vendor does (once,
-    when the time is up). Reading the data and compensating it are the
+    measurement time once on the reader's clock, then reads the status as the
+    vendor does (once, when the time is up). Reading the data and compensating it are the
     vendor's.
     """
 
@@ -39,9 +40,11 @@ class TimedBME280(bme280.BME280):
             return
         self._bme280.set("CTRL_MEAS", mode="forced")
         self._sleep(MEASUREMENT_SECONDS)
-        # A longer oversampling than x1 is still waited for, the vendor's way.
+        # A measurement still running past the datasheet's time (a longer
+        # oversampling, a chip in trouble) is waited for the vendor's way, in
+        # real time: the reader's clock is not moved by a chip that never ends.
         while self._bme280.get("STATUS").measuring:
-            self._sleep(0.001)
+            time.sleep(0.001)
         raw = self._bme280.get("DATA")
         self.temperature = self.calibration.compensate_temperature(raw.temperature)
         self.pressure = self.calibration.compensate_pressure(raw.pressure) / 100.0

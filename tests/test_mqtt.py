@@ -174,8 +174,10 @@ def test_a_restarted_broker_is_given_everything_again(tmp_path):
                 wait_connected(polled, 30)  # paho's back-off: 1 s, then 2 s, 4 s...
                 wanted = expected_topics(polled)
                 wait_for(lambda: wanted <= set(configs(heard.snapshot())), what="configs announced again")
-                got = heard.snapshot()
-                assert got[f"enviro/{NODE}/availability"] == "online"
+                # The service's own availability comes last, after the states.
+                service_availability = f"enviro/{NODE}/availability"
+                wait_for(lambda: service_availability in heard.snapshot(), what="the service's availability")
+                assert heard.snapshot()[service_availability] == "online"
                 for name in polled.service.latest.sensors():
                     # The last states and each sensor's availability, told again.
                     wait_for(lambda n=name: f"enviro/{NODE}/{n}/state" in heard.snapshot(), what=name)
