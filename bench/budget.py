@@ -20,7 +20,8 @@ Asserts nothing.
   PSS, which counts a page shared by the two once) every 30 s.
 
 Run: ``.venv/bin/python bench/budget.py`` (all parts, a 10-minute soak), or
-``--parts startup,idle --minutes 1`` for a short run. wrk (Debian package)
+``--parts startup,idle --minutes 1`` for a short run; ``--setting
+ENVIRO_LCD=off`` (repeatable) measures a variant. wrk (Debian package)
 for ``metrics``; py-spy (requirements-dev.txt) for the idle attribution.
 """
 
@@ -64,6 +65,9 @@ WAITS = (
     "Serial.read (serial/serialposix.py",
 )
 MIB = 1024.0
+# Settings given with --setting, on top of the defaults: a variant to weigh
+# (the LCD off, fewer groups) measured the same way.
+EXTRA_SETTINGS: dict[str, str] = {}
 
 
 @contextlib.contextmanager
@@ -82,6 +86,7 @@ def server(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.
             }
         )
         environment.update(env or {})
+        environment.update(EXTRA_SETTINGS)
         spawned = time.monotonic()
         process = subprocess.Popen(
             [str(GUNICORN), "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", "app:app"],
@@ -355,7 +360,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--scrapes", type=int, default=200)
     parser.add_argument("--flood", type=int, default=20000)
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="ENVIRO_NAME=VALUE",
+        help="a setting for the service under test, e.g. ENVIRO_LCD=off (repeatable)",
+    )
     args = parser.parse_args()
+    for setting in args.setting:
+        name, equals, value = setting.partition("=")
+        if not equals or not name.startswith("ENVIRO_"):
+            parser.error(f"--setting {setting!r}: expected ENVIRO_NAME=VALUE")
+        EXTRA_SETTINGS[name] = value
     for part in args.parts.split(","):
         PARTS[part](args)
 

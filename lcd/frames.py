@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import st7735  # type: ignore[import-untyped]
 from PIL import Image, ImageChops
 
 #: (left, top, right, bottom) in the image's pixels, right and bottom excluded (PIL's boxes).
@@ -54,6 +53,11 @@ class FrameSender:
     """Sends images to one st7735 driver, each as what changed since the last."""
 
     def __init__(self, driver: Any) -> None:
+        # Imported with a panel, not with this module: st7735 brings numpy
+        # (about 20 MiB), which a service with the LCD off never needs.
+        import st7735  # type: ignore[import-untyped]
+
+        self._image_to_data = st7735.image_to_data
         self._driver = driver
         # st7735 (1.0.0) keeps the angle it turns every frame by only as
         # ``_rotation``; a driver without one gets whole frames.
@@ -78,6 +82,6 @@ class FrameSender:
             self._driver.display(image)
         else:
             self._driver.set_window(*panel_window(box, image.size, self._rotation))
-            self._driver.data(st7735.image_to_data(image.crop(box), self._rotation))
+            self._driver.data(self._image_to_data(image.crop(box), self._rotation))
         self.pixels_sent += (right - left) * (bottom - top)
         self._shown = image

@@ -91,6 +91,14 @@ def test_default_service_imports_no_network_client(tmp_path):
     assert not [name for name in CLIENTS if name in modules]
 
 
+def test_the_lcds_driver_and_numpy_come_with_the_panel_not_the_app(tmp_path):
+    # st7735 imports numpy (about 20 MiB): a service with the LCD off never opens
+    # the panel, so it must not get them by building the app.
+    modules = modules_after_building_the_app(tmp_path, ENVIRO_LCD="off", ENVIRO_GROUPS="weather,gas")
+    assert "st7735" not in modules
+    assert "numpy" not in modules
+
+
 def test_a_service_without_remote_nodes_imports_no_asyncio(tmp_path):
     # The nodes' listener and the virtual nodes run on asyncio (building the app opens no port).
     assert "asyncio" not in modules_after_building_the_app(tmp_path)
