@@ -1,6 +1,6 @@
 """The Pi Zero 2 W budget: memory, /metrics cost, idle CPU and start-up, printed.
 
-Each part starts the real gunicorn (``gunicorn.conf.py``) on the virtual
+Each part starts the real service (``enviro-sensor serve``) on the virtual
 board on a loopback port, with the defaults a user gets (LCD on, the
 history output on in a temporary data directory), and prints its figures.
 Asserts nothing.
@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.gunicorn_soak import Soak  # noqa: E402
 from bench.http_load import run_wrk  # noqa: E402
-from tests.servers import GUNICORN, free_port, stop, wait_until_serving  # noqa: E402
+from tests.servers import free_port, serve_command, stop, wait_until_serving  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 # Threads that belong to the virtual board alone.
@@ -89,7 +89,7 @@ def server(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.
         environment.update(EXTRA_SETTINGS)
         spawned = time.monotonic()
         process = subprocess.Popen(
-            [str(GUNICORN), "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", "app:app"],
+            serve_command("--access-logfile", "/dev/null"),
             cwd=ROOT,
             env=environment,
             stdout=subprocess.DEVNULL,

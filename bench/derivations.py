@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrievers.air_quality import AirQualityIndex  # noqa: E402
-from retrievers.gas_baseline import CLEAN_SIDE, GasBaseline  # noqa: E402
-from retrievers.saved_state import SavedState  # noqa: E402
+from enviro_sensor.sensors.air_quality import AirQualityIndex  # noqa: E402
+from enviro_sensor.sensors.gas_baseline import CLEAN_SIDE, GasBaseline  # noqa: E402
+from enviro_sensor.sensors.saved_state import SavedState  # noqa: E402
 
 START = 1_700_000_000.0
 

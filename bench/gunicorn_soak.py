@@ -1,6 +1,6 @@
 """Soak under the real gunicorn: faults, LCD posts, wrk bursts and hostile clients.
 
-Starts ``gunicorn -c gunicorn.conf.py app:app`` on the virtual board, with
+Starts ``enviro-sensor serve`` (gunicorn) on the virtual board, with
 intermittent faults on every device (they come and go by themselves), on a
 loopback port, and for ``--minutes`` keeps it busy:
 

@@ -31,12 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import create_app  # noqa: E402
-from hardware.virtual import ManualClock  # noqa: E402
-from history.database import BUCKET_SECONDS, path_in  # noqa: E402
-from history.writer import HistoryWriter, Limits  # noqa: E402
-from retrievers.config import build_groups  # noqa: E402
-from settings import load_settings  # noqa: E402
+from enviro_sensor.hardware.virtual import ManualClock  # noqa: E402
+from enviro_sensor.history.database import BUCKET_SECONDS, path_in  # noqa: E402
+from enviro_sensor.history.writer import HistoryWriter, Limits  # noqa: E402
+from enviro_sensor.sensors.config import build_groups  # noqa: E402
+from enviro_sensor.settings import load_settings  # noqa: E402
+from enviro_sensor.web.app import create_app  # noqa: E402
+from tests.servers import serve_command  # noqa: E402
 
 DAY = 86400
 NOW = 1_767_225_600.0  # 2026-01-01, the end of the generated year
@@ -152,9 +153,8 @@ def disk_writes(minutes: float) -> None:
         env.update(
             ENVIRO_HOST="127.0.0.1", ENVIRO_PORT="18799", ENVIRO_BOARD="virtual", ENVIRO_DATA_DIR=data_dir
         )
-        gunicorn = Path(sys.executable).with_name("gunicorn")
         process = subprocess.Popen(
-            [str(gunicorn), "-c", "gunicorn.conf.py", "app:app"],
+            serve_command(),
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -1,6 +1,6 @@
 """HTTP throughput and latency of the service, printed as a table.
 
-Starts the real gunicorn (gunicorn.conf.py, virtual board) on a loopback
+Starts the real service (``enviro-sensor serve``, virtual board) on a loopback
 port and loads it with wrk (Debian's package) for each route; then does the
 same for the read-on-request design (bench/read_on_request.py). Asserts
 nothing: it prints figures. Run: ``.venv/bin/python bench/http_load.py``.
@@ -22,9 +22,20 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import free_port, wait_until_serving  # noqa: E402
+from tests.servers import GUNICORN, free_port, serve_command, wait_until_serving  # noqa: E402
 
-GUNICORN = Path(sys.executable).with_name("gunicorn")
+# The original design's app, under gunicorn's stock threaded worker.
+ORIGINAL = [
+    str(GUNICORN),
+    "-w",
+    "1",
+    "-k",
+    "gthread",
+    "--access-logfile",
+    "/dev/null",
+    "bench.read_on_request:app",
+]
+
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
@@ -63,12 +74,12 @@ def drain(base: str) -> None:
             return
 
 
-def start_server(app_path: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+def start_server(command: list[str], port: int, env: dict[str, str]) -> subprocess.Popen:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ENVIRO_")}
     environment.update({"ENVIRO_HOST": "127.0.0.1", "ENVIRO_PORT": str(port), "ENVIRO_BOARD": "virtual"})
     environment.update(env)
     return subprocess.Popen(
-        [str(GUNICORN), "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null", app_path],
+        command,
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
@@ -76,10 +87,10 @@ def start_server(app_path: str, port: int, env: dict[str, str]) -> subprocess.Po
     )
 
 
-def measure(app_path: str, routes: list[str], args) -> dict[str, dict[str, float]]:
+def measure(command: list[str], routes: list[str], args) -> dict[str, dict[str, float]]:
     port = free_port()
     # A warm-up short enough that the gas heater's wait does not matter here.
-    server = start_server(app_path, port, {"ENVIRO_GAS_WARMUP": "0", "ENVIRO_THREADS": str(args.threads)})
+    server = start_server(command, port, {"ENVIRO_GAS_WARMUP": "0", "ENVIRO_THREADS": str(args.threads)})
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(base + "/healthz", server)
@@ -114,12 +125,14 @@ def main() -> None:
         sys.exit("bench needs wrk (Debian package wrk)")
 
     sensor_routes = ["/api/sensors/weather", "/api/sensors/gas", "/api/sensors/pollution"]
-    cached = measure("app:app", ["/healthz", *sensor_routes, "/metrics"], args)
+    cached = measure(
+        serve_command("--access-logfile", "/dev/null"), ["/healthz", *sensor_routes, "/metrics"], args
+    )
     # One server per route: in this design a slow route's queue would hold
     # up the next route's requests.
     on_request = {}
     for route in sensor_routes:
-        on_request.update(measure("bench.read_on_request:app", [route], args))
+        on_request.update(measure([*ORIGINAL, f"--threads={args.threads}"], [route], args))
 
     print(
         f"wrk: median of {args.rounds} runs of {args.seconds} s per route, {args.connections} connections; "

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lcd.render import HEIGHT, WIDTH
+from enviro_sensor.lcd.render import HEIGHT, WIDTH
 from tests.sensor_support import PolledApp
 
 # The default group intervals (retrievers/groups.py) of the groups with pages here.

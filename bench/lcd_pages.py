@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lcd.readings_page import PageContent, render_page
+from enviro_sensor.lcd.readings_page import PageContent, render_page
 from tests.sensor_support import PolledApp
 
 

@@ -29,16 +29,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clocks import SystemClock  # noqa: E402
-from hardware.virtual.environment import Environment  # noqa: E402
-from nodes import protocol  # noqa: E402
-from nodes.client import exchange_async  # noqa: E402
-from nodes.devices import Device  # noqa: E402
-from nodes.intake import NodeIntake  # noqa: E402
-from nodes.listener import NodeListener  # noqa: E402
-from nodes.virtual import VirtualNode, virtual_devices  # noqa: E402
-from outputs.hub import OutputHub  # noqa: E402
-from outputs.latest import LatestReadings, LatestStore  # noqa: E402
+from enviro_sensor.clocks import SystemClock  # noqa: E402
+from enviro_sensor.hardware.virtual.environment import Environment  # noqa: E402
+from enviro_sensor.nodes import protocol  # noqa: E402
+from enviro_sensor.nodes.client import exchange_async  # noqa: E402
+from enviro_sensor.nodes.devices import Device  # noqa: E402
+from enviro_sensor.nodes.intake import NodeIntake  # noqa: E402
+from enviro_sensor.nodes.listener import NodeListener  # noqa: E402
+from enviro_sensor.nodes.virtual import VirtualNode, virtual_devices  # noqa: E402
+from enviro_sensor.outputs.hub import OutputHub  # noqa: E402
+from enviro_sensor.outputs.latest import LatestReadings, LatestStore  # noqa: E402
 
 NODES = 1000
 PACKETS = 60_000

@@ -23,13 +23,15 @@ import sys
 import time
 
 RSS_PROBE = """
-import app, retrievers.registry as registry
+from enviro_sensor.web.app import create_app
+from enviro_sensor.sensors import registry
+create_app()
 registry.kinds()
 def rss():
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
 before = rss()
-from retrievers import noise_capture
+from enviro_sensor.sensors import noise_capture
 print(before, rss())
 """
 
@@ -41,9 +43,9 @@ def import_cost() -> tuple[int, int]:
 
 
 def read_times(rounds: int) -> tuple[float, float]:
-    from hardware.virtual import ManualClock, VirtualBoard
-    from retrievers import noise_capture
-    from retrievers.noise import DURATION_SECONDS, SAMPLE_RATE
+    from enviro_sensor.hardware.virtual import ManualClock, VirtualBoard
+    from enviro_sensor.sensors import noise_capture
+    from enviro_sensor.sensors.noise import DURATION_SECONDS, SAMPLE_RATE
 
     clock = ManualClock()
     board = VirtualBoard(seed=1, clock=clock)

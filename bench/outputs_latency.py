@@ -33,8 +33,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from outputs.influx import FLUSH_SECONDS  # noqa: E402
-from outputs.mqtt import node_id  # noqa: E402
+from enviro_sensor.outputs.influx import FLUSH_SECONDS  # noqa: E402
+from enviro_sensor.outputs.mqtt import node_id  # noqa: E402
 from tests.influx_servers import influx_query, influxd  # noqa: E402
 from tests.mosquitto import Subscriber, running_broker, wait_for  # noqa: E402
 from tests.sensor_support import PolledApp  # noqa: E402

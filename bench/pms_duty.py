@@ -22,9 +22,9 @@ from prometheus_client import CollectorRegistry
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import create_app  # noqa: E402
-from hardware.virtual import ManualClock, VirtualBoard  # noqa: E402
-from settings import load_settings  # noqa: E402
+from enviro_sensor.hardware.virtual import ManualClock, VirtualBoard  # noqa: E402
+from enviro_sensor.settings import load_settings  # noqa: E402
+from enviro_sensor.web.app import create_app  # noqa: E402
 
 LASER_HOURS = 8000.0  # Plantower's rated laser life, continuous
 HOURS_PER_YEAR = 24 * 365.25

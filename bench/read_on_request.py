@@ -25,8 +25,8 @@ import ltr559
 import pms5003
 from flask import Flask, jsonify
 
-from hardware.virtual import VirtualBoard
-from retrievers.mics6814 import CHANNELS, GAIN, resistance
+from enviro_sensor.hardware.virtual import VirtualBoard
+from enviro_sensor.sensors.mics6814 import CHANNELS, GAIN, resistance
 
 # The bus takes its wire time here, as a real 100 kHz bus would.
 board = VirtualBoard(seed=1, wire_time=True)

@@ -1,6 +1,6 @@
 """What each route costs the worker: CPU per request, bytes, and wrk's rate, printed as a table.
 
-Starts the real gunicorn (``gunicorn.conf.py``, virtual board, history on in
+Starts the real service (``enviro-sensor serve``, virtual board, history on in
 a temporary directory) from a checkout, and for each route:
 
 - **CPU**: the worker's CPU time (``/proc/<pid>/stat``, all its threads)
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.http_load import run_wrk  # noqa: E402
 from bench.routes import READ_ROUTES  # noqa: E402
-from tests.servers import GUNICORN, free_port, stop, wait_until_serving  # noqa: E402
+from tests.servers import free_port, serve_command, stop, wait_until_serving  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 # What Prometheus sends: OpenMetrics first, and gzip.
@@ -117,7 +117,7 @@ def main() -> None:
             ENVIRO_HOST="127.0.0.1", ENVIRO_PORT=str(port), ENVIRO_BOARD="virtual", ENVIRO_DATA_DIR=data
         )
         master = subprocess.Popen(
-            [str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
+            serve_command(checkout=args.checkout),
             cwd=args.checkout,
             env=env,
             stdout=subprocess.DEVNULL,

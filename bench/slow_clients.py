@@ -1,6 +1,6 @@
 """How fast a fresh client is answered while slow or silent connections are open.
 
-Starts the real gunicorn (gunicorn.conf.py, virtual board) on a loopback
+Starts the real service (``enviro-sensor serve``, virtual board) on a loopback
 port; for each count and kind of slow connection, opens them, lets each
 trickle one byte a second, and meanwhile asks ``/healthz`` every 0.2 s as a
 fresh client (5 s timeout). ``--stock`` runs the same with gunicorn's stock
@@ -30,7 +30,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import GUNICORN, free_port, stop, wait_until_serving  # noqa: E402
+from tests.servers import free_port, serve_command, stop, wait_until_serving  # noqa: E402
 
 STARTS = {
     "headers": (b"G", b"E"),
@@ -85,7 +85,7 @@ def main() -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENVIRO_")}
     env.update({"ENVIRO_HOST": "127.0.0.1", "ENVIRO_PORT": str(port), "ENVIRO_BOARD": "virtual"})
-    command = [str(GUNICORN), "-c", "gunicorn.conf.py", *(["-k", "gthread"] if args.stock else []), "app:app"]
+    command = serve_command(*(["-k", "gthread"] if args.stock else []))
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

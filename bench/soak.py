@@ -27,11 +27,11 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import create_app  # noqa: E402
 from bench.routes import READ_ROUTES as ROUTES  # noqa: E402
-from hardware.virtual import VirtualBoard  # noqa: E402
-from hardware.virtual.faults import DEVICE_FAULTS  # noqa: E402
-from settings import load_settings  # noqa: E402
+from enviro_sensor.hardware.virtual import VirtualBoard  # noqa: E402
+from enviro_sensor.hardware.virtual.faults import DEVICE_FAULTS  # noqa: E402
+from enviro_sensor.settings import load_settings  # noqa: E402
+from enviro_sensor.web.app import create_app  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
 

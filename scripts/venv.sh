@@ -1,4 +1,6 @@
-# Sourced by scripts/run and scripts/test: make .venv hold $REQUIREMENTS.
+# Sourced by scripts/run and scripts/test: make .venv hold the pinned
+# requirements files named and the package itself (editable: the checkout's
+# code is what runs).
 # Works on a fresh Debian or Raspberry Pi OS with Python 3.11+; as root it
 # installs the few Debian packages a venv and the spidev build need.
 
@@ -41,13 +43,15 @@ ensure_venv() {
   if ! { ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null | grep -q 'libportaudio\.so\.2'; then
     apt_install libportaudio2 || say "no PortAudio (install libportaudio2): the noise sensor will be reported absent"
   fi
-  local stamp="$VENV/.installed-$(cat "$@" | sha256sum | cut -c1-16)"
+  local stamp="$VENV/.installed-$(cat "$@" pyproject.toml | sha256sum | cut -c1-16)"
   if [ ! -e "$stamp" ]; then
     say "installing Python packages into $VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
     local args=()
     for file in "$@"; do args+=(-r "$file"); done
     "$VENV/bin/python" -m pip install -q "${args[@]}" || { say "pip install failed"; exit 1; }
+    # The package on top, its dependencies being the pins just installed.
+    "$VENV/bin/python" -m pip install -q --no-deps -e . || { say "pip install -e . failed"; exit 1; }
     rm -f "$VENV"/.installed-*
     touch "$stamp"
   fi

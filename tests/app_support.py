@@ -7,8 +7,8 @@ from typing import Any
 from flask import Flask
 from prometheus_client import CollectorRegistry
 
-from app import create_app
-from settings import load_settings
+from enviro_sensor.settings import load_settings
+from enviro_sensor.web.app import create_app
 
 
 def virtual_app(

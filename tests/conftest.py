@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry
 
-from hardware.virtual import ManualClock, VirtualBoard
+from enviro_sensor.hardware.virtual import ManualClock, VirtualBoard
 from tests.app_support import virtual_app
 from tests.virtual_support import MORNING
 

@@ -8,10 +8,10 @@ a 16-bit count of pulses in the last minute, big-endian, in registers
 
 from __future__ import annotations
 
-from hardware.virtual.chips.registers import RegisterChip
-from hardware.virtual.faults import register_device_faults, unregister_device_faults
-from retrievers.base import Field, SensorReader
-from retrievers.registry import SensorKind, register_kind, unregister_kind
+from enviro_sensor.hardware.virtual.chips.registers import RegisterChip
+from enviro_sensor.hardware.virtual.faults import register_device_faults, unregister_device_faults
+from enviro_sensor.sensors.base import Field, SensorReader
+from enviro_sensor.sensors.registry import SensorKind, register_kind, unregister_kind
 
 ADDRESS = 0x40
 CHIP_ID = 0x6E

@@ -15,8 +15,8 @@ import signal
 import sys
 from pathlib import Path
 
-from history.database import path_in
-from history.writer import HistoryWriter, Limits
+from enviro_sensor.history.database import path_in
+from enviro_sensor.history.writer import HistoryWriter, Limits
 
 # Bounded, though the test kills the process long before.
 MAX_BATCHES = 1_000_000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from outputs.history import HistoryOutput
+from enviro_sensor.outputs.history import HistoryOutput
 from tests.sensor_support import PolledApp
 
 FLUSH = 60.0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from hardware.board import Board
-from hardware.virtual.faults import Faults
-from hardware.virtual.gpio import VirtualGpio
-from hardware.virtual.st7735 import VirtualPanel, open_virtual_st7735
+from enviro_sensor.hardware.board import Board
+from enviro_sensor.hardware.virtual.faults import Faults
+from enviro_sensor.hardware.virtual.gpio import VirtualGpio
+from enviro_sensor.hardware.virtual.st7735 import VirtualPanel, open_virtual_st7735
 from tests.app_support import virtual_app
 
 

@@ -8,9 +8,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from nodes.devices import Device, parse_devices
-from nodes.intake import NodeIntake
-from nodes.listener import NodeListener
+from enviro_sensor.nodes.devices import Device, parse_devices
+from enviro_sensor.nodes.intake import NodeIntake
+from enviro_sensor.nodes.listener import NodeListener
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "nodes.md"
 BLOCK = re.compile(r"^```(\S*)\n(.*?)^```", re.MULTILINE | re.DOTALL)

@@ -10,9 +10,9 @@ import subprocess
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from app import create_app
-from hardware.virtual import ManualClock, VirtualBoard
-from settings import load_settings
+from enviro_sensor.hardware.virtual import ManualClock, VirtualBoard
+from enviro_sensor.settings import load_settings
+from enviro_sensor.web.app import create_app
 from tests.virtual_support import FAST_PMS5003
 
 SENSOR_ROUTES = [

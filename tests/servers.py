@@ -14,7 +14,27 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The console script ``pip install`` made: what a user runs.
+ENVIRO_SENSOR = Path(sys.executable).with_name("enviro-sensor")
+
+
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+def serve_command(*gunicorn_args: str, checkout: Path = ROOT) -> list[str]:
+    """The command that serves ``checkout`` (run it there): ``enviro-sensor serve``.
+
+    A checkout from before the package was made is served the way it was
+    then (``gunicorn -c gunicorn.conf.py app:app``), so benchmarks can
+    compare commits across the change.
+    """
+    if (checkout / "gunicorn.conf.py").exists():
+        return [str(GUNICORN), "-c", "gunicorn.conf.py", *gunicorn_args, "app:app"]
+    if checkout.resolve() == ROOT:
+        return [str(ENVIRO_SENSOR), "serve", *gunicorn_args]
+    # Another checkout's package comes first on the path when run from its folder.
+    starter = "import sys; from enviro_sensor.cli.main import main; sys.exit(main())"
+    return [sys.executable, "-c", starter, "serve", *gunicorn_args]
 
 
 def free_port() -> int:
@@ -41,7 +61,7 @@ def wait_until_serving(url: str, process: subprocess.Popen, deadline_seconds: fl
 def gunicorn_server(
     env: dict[str, str] | None = None, log: Path | None = None
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run ``gunicorn -c gunicorn.conf.py app:app``; yields (base URL, process).
+    """Run ``enviro-sensor serve`` (gunicorn); yields (base URL, process).
 
     Its output is a pipe for ``process.communicate``, or the file ``log``: a
     test making thousands of requests fills a pipe nobody reads (64 kB of
@@ -53,7 +73,7 @@ def gunicorn_server(
     environment.update(env or {})
     output = log.open("w") if log is not None else subprocess.PIPE
     process = subprocess.Popen(
-        [str(GUNICORN), "-c", "gunicorn.conf.py", "app:app"],
+        serve_command(),
         cwd=ROOT,
         env=environment,
         stdout=output,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
-from outputs.mqtt import discovery_config
-from retrievers import aqi
-from retrievers.air_quality import HOUR, AirQualityIndex
-from retrievers.saved_state import SavedState
+from enviro_sensor.outputs.mqtt import discovery_config
+from enviro_sensor.sensors import aqi
+from enviro_sensor.sensors.air_quality import HOUR, AirQualityIndex
+from enviro_sensor.sensors.saved_state import SavedState
 from tests.sensor_support import PolledApp
 
 START = 1_700_000_000.0 - 1_700_000_000.0 % HOUR  # the top of an hour
@@ -144,7 +144,7 @@ def test_the_hours_survive_a_restart_and_a_bad_file_starts_afresh(tmp_path, capl
     again = index(tmp_path)
     assert again.derive(pm(10.0, 10.0), START + 2 * HOUR + 60).values["air_quality_index"] == 53
     (tmp_path / FILE).write_text('{"version": 1, "averages": {"pm10": [[1, "nan"]]}}')
-    with caplog.at_level(logging.WARNING, logger="retrievers.saved_state"):
+    with caplog.at_level(logging.WARNING, logger="enviro_sensor.sensors.saved_state"):
         fresh = index(tmp_path)
     assert len(caplog.records) == 1
     assert fresh.derive(pm(10.0, 10.0), START + 2 * HOUR).values == {}

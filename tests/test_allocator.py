@@ -18,7 +18,7 @@ ARENAS_AFTER_THREADS = textwrap.dedent(
     """
     import ctypes, ctypes.util, sys, tempfile, threading
     sys.path.insert(0, sys.argv[1])
-    import allocator
+    from enviro_sensor.web import allocator
     if sys.argv[2] == "limit":
         print("limited" if allocator.limit_arenas(2) else "not limited", file=sys.stderr)
     barrier = threading.Barrier(8)
@@ -74,7 +74,7 @@ def test_without_the_limit_threads_take_arenas_of_their_own():
 
 
 def test_an_arena_limit_set_in_the_environment_is_left_in_charge(monkeypatch):
-    import allocator
+    from enviro_sensor.web import allocator
 
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert allocator.limit_arenas() is False

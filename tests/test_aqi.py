@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrievers import aqi
+from enviro_sensor.sensors import aqi
 
 
 def test_the_tads_worked_example_pm2_5_of_35_9_is_an_aqi_of_102():

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import pytest
 
-from hardware.virtual import VirtualBoard
-from hardware.virtual.chips import bme680 as chip
-from hardware.virtual.clock import ManualClock
-from retrievers import registry
-from retrievers.bme680 import HEATER_MS, BME680Error
-from retrievers.config import Sensor
-from settings import SettingsError, load_settings
+from enviro_sensor.hardware.virtual import VirtualBoard
+from enviro_sensor.hardware.virtual.chips import bme680 as chip
+from enviro_sensor.hardware.virtual.clock import ManualClock
+from enviro_sensor.sensors import registry
+from enviro_sensor.sensors.bme680 import HEATER_MS, BME680Error
+from enviro_sensor.sensors.config import Sensor
+from enviro_sensor.settings import SettingsError, load_settings
 from tests.sensor_support import PolledApp
 from tests.virtual_support import MORNING
 

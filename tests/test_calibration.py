@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrievers.calibration import Adjustment, calibrate, parse_adjustment, parse_calibration
-from settings import SettingsError, load_settings
+from enviro_sensor.sensors.calibration import Adjustment, calibrate, parse_adjustment, parse_calibration
+from enviro_sensor.settings import SettingsError, load_settings
 from tests.openapi_support import SpecChecker
 from tests.sensor_support import PolledApp
 

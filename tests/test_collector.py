@@ -14,16 +14,16 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector import Collector
-from hardware.virtual import ManualClock
-from health_metrics import SensorHealth
-from outputs.hub import OutputHub
-from outputs.latest import LatestReadings, LatestStore
-from outputs.prometheus import PrometheusGauges
-from retrievers import quantities
-from retrievers.base import SensorReader
-from retrievers.config import GroupConfig, Sensor
-from retrievers.registry import SensorKind
+from enviro_sensor.collector.polling import Collector
+from enviro_sensor.hardware.virtual import ManualClock
+from enviro_sensor.metrics.sensor_health import SensorHealth
+from enviro_sensor.outputs.hub import OutputHub
+from enviro_sensor.outputs.latest import LatestReadings, LatestStore
+from enviro_sensor.outputs.prometheus import PrometheusGauges
+from enviro_sensor.sensors import quantities
+from enviro_sensor.sensors.base import SensorReader
+from enviro_sensor.sensors.config import GroupConfig, Sensor
+from enviro_sensor.sensors.registry import SensorKind
 
 
 class ScriptedReader(SensorReader):

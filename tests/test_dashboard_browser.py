@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from history.database import path_in
-from history.writer import HistoryWriter, Limits
+from enviro_sensor.history.database import path_in
+from enviro_sensor.history.writer import HistoryWriter, Limits
 from tests.history_support import history_app, history_output, poll_for
 
 sync_api = pytest.importorskip(
@@ -179,8 +179,8 @@ def test_derived_values_show_their_notes(browser):
 
 
 def test_the_dashboard_shows_remote_nodes_with_their_charts(tmp_path, browser):
-    from nodes import protocol
-    from nodes.protocol import Encoding, Measurement, Packet
+    from enviro_sensor.nodes import protocol
+    from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet
     from tests.node_support import doc_devices
 
     polled = history_app(tmp_path, nodes_file=doc_devices())

@@ -17,10 +17,10 @@ from prometheus_client.core import (
 from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.samples import Exemplar
 
-from api import metrics as metrics_route
-from api.exposition import MemoizedEncoder
-from kept_metrics import KeptFamily, RequestDurations
-from telemetry import HTTP_BUCKETS
+from enviro_sensor.metrics.exposition import MemoizedEncoder
+from enviro_sensor.metrics.kept import KeptFamily, RequestDurations
+from enviro_sensor.metrics.service_metrics import HTTP_BUCKETS
+from enviro_sensor.web import metrics as metrics_route
 from tests.sensor_support import PolledApp
 
 # What scrapers send: nothing (curl), Prometheus's own Accept, and OpenMetrics
@@ -125,7 +125,7 @@ def test_a_changed_help_text_or_value_is_never_served_from_the_memo():
 
 
 def test_the_memo_is_bounded(monkeypatch):
-    monkeypatch.setattr("api.exposition.MAX_KEPT", 50)
+    monkeypatch.setattr("enviro_sensor.metrics.exposition.MAX_KEPT", 50)
     registry = CollectorRegistry()
     gauge = Gauge("many", "Many series.", ["n"], registry=registry)
     encode, memo = library_and_memo("")

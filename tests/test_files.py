@@ -11,7 +11,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from outputs.files import TEXTFILE_NAME, write_atomically
+from enviro_sensor.outputs.files import TEXTFILE_NAME, write_atomically
 from tests.mosquitto import wait_for
 from tests.sensor_support import PROMTOOL_ACCEPTED, PolledApp, promtool_remarks
 from tests.servers import free_port

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS = """
 import json
-from lcd import fonts, render
+from enviro_sensor.lcd import fonts, render
 
 for length in range(1, 1000, 37):
     render.render("Wörds Привет " * (length // 10 + 1))
@@ -44,9 +44,9 @@ def test_messages_of_every_length_leave_each_font_file_mapped_at_most_four_times
 
 
 def test_redrawing_a_readings_page_loads_no_font_again():
-    from lcd import fonts
-    from lcd.pages import QUANTITIES
-    from lcd.readings_page import PageContent, render_page
+    from enviro_sensor.lcd import fonts
+    from enviro_sensor.lcd.pages import QUANTITIES
+    from enviro_sensor.lcd.readings_page import PageContent, render_page
 
     page = PageContent("Temperature", QUANTITIES[0], 21.5, (21.0, 21.5), None, (1, 16))
     render_page(page)
@@ -56,8 +56,8 @@ def test_redrawing_a_readings_page_loads_no_font_again():
 
 
 def test_a_faces_coverage_answers_as_its_fonts_character_map():
-    from lcd import fonts
-    from lcd.cmap import covered_codepoints
+    from enviro_sensor.lcd import fonts
+    from enviro_sensor.lcd.cmap import covered_codepoints
 
     face = fonts.noto_sans()
     assert face is not None and face.path is not None
@@ -70,7 +70,7 @@ def test_a_face_loaded_from_its_file_keeps_a_few_kb():
     import gc
     import tracemalloc
 
-    from lcd import fonts
+    from enviro_sensor.lcd import fonts
 
     tracemalloc.start()
     try:

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from retrievers.gas_baseline import HOUR, MIN_HOURS, GasBaseline, from_settings
-from retrievers.saved_state import SavedState
-from settings import load_settings
+from enviro_sensor.sensors.gas_baseline import HOUR, MIN_HOURS, GasBaseline, from_settings
+from enviro_sensor.sensors.saved_state import SavedState
+from enviro_sensor.settings import load_settings
 from tests.sensor_support import PolledApp
 
 CHANNELS = ("oxidising", "reducing", "nh3")
@@ -146,7 +146,7 @@ def test_the_file_is_written_when_an_hour_ends_not_on_every_read(tmp_path):
 )
 def test_a_corrupt_file_is_one_log_line_and_a_fresh_start(tmp_path, caplog, content):
     (tmp_path / FILE).write_bytes(content)
-    with caplog.at_level(logging.WARNING, logger="retrievers.saved_state"):
+    with caplog.at_level(logging.WARNING, logger="enviro_sensor.sensors.saved_state"):
         gas = baseline(tmp_path)
     assert len(caplog.records) == 1
     assert "starting afresh" in caplog.records[0].getMessage()
@@ -167,7 +167,7 @@ def test_without_a_data_dir_nothing_is_written(tmp_path, monkeypatch):
 
 
 def _mics6814():
-    from retrievers.config import configured_sensors
+    from enviro_sensor.sensors.config import configured_sensors
 
     return next(s for s in configured_sensors(()) if s.name == "mics6814")
 

@@ -1,4 +1,4 @@
-"""The real gunicorn, started with gunicorn.conf.py, answers over HTTP."""
+"""The real gunicorn, started by `enviro-sensor serve`, answers over HTTP."""
 
 import signal
 

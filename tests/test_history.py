@@ -10,8 +10,8 @@ import tarfile
 
 import pytest
 
-from history.database import SCHEMA_VERSION, connect, path_in
-from history.writer import HistoryWriter, Limits
+from enviro_sensor.history.database import SCHEMA_VERSION, connect, path_in
+from enviro_sensor.history.writer import HistoryWriter, Limits
 from tests.history_support import FLUSH, history_app, history_output, poll_for
 
 
@@ -219,7 +219,7 @@ def test_a_corrupt_file_is_moved_aside_with_one_log_line(tmp_path, caplog):
         aside = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
         assert len(aside) == 1
         assert aside[0].read_bytes().startswith(b"this is not SQLite")
-        warnings = [r for r in caplog.records if r.name == "history.database"]
+        warnings = [r for r in caplog.records if r.name == "enviro_sensor.history.database"]
         assert len(warnings) == 1 and "corrupt" in warnings[0].getMessage()
         assert connect(path).execute("SELECT count(*) FROM raw").fetchone()[0] > 0
     finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from history.database import connect, path_in
+from enviro_sensor.history.database import connect, path_in
 from tests.history_support import history_app, poll_for
 
 ROOT = Path(__file__).resolve().parent.parent

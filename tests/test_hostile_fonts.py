@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MEASURE = """
 import gc
-from lcd import fonts, render
+from enviro_sensor.lcd import fonts, render
 
 def rss_mib():
     with open("/proc/self/status") as status:
@@ -42,7 +42,7 @@ def test_every_size_of_every_face_costs_less_than_5_mib():
 
 
 def test_each_font_file_is_read_by_freetype_from_the_one_file():
-    from lcd import fonts
+    from enviro_sensor.lcd import fonts
 
     for face in fonts.default_faces():
         if face.name != "Aileron":  # Pillow's built-in font has no file

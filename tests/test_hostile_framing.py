@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from http_framing import RequestFramer, State
+from enviro_sensor.web.http_framing import RequestFramer, State
 
 GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 

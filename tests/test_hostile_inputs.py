@@ -12,9 +12,9 @@ import string
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.lcd import MAX_MESSAGE_CHARACTERS
-from settings import SettingsError, load_settings
-from telemetry import KNOWN_METHODS
+from enviro_sensor.metrics.service_metrics import KNOWN_METHODS
+from enviro_sensor.settings import SettingsError, load_settings
+from enviro_sensor.web.lcd import MAX_MESSAGE_CHARACTERS
 from tests.app_support import virtual_app
 
 

@@ -5,8 +5,8 @@ import gzip
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from enviro_sensor.version import VERSION
 from tests.app_support import virtual_app
-from version import VERSION
 
 
 def test_banner_is_json_for_curl(client):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from outputs.influx import Buffer, line
-from records import Reading
+from enviro_sensor.outputs.influx import Buffer, line
+from enviro_sensor.records import Reading
 from tests.influx_servers import (
     influx_query,
     influxd,

@@ -50,15 +50,19 @@ DRIVERS = (
 )
 DOCS_LIBRARIES = ("flasgger", "jsonschema", "yaml", "mistune")
 FIRST_SPEC_REQUEST = """
-import json, sys, app
+import json, sys
+from enviro_sensor.web.app import create_app
+app = create_app()
 before = sorted(sys.modules)
-reply = app.app.test_client().get("/apispec.json")
+reply = app.test_client().get("/apispec.json")
 print(json.dumps({"before": before, "status": reply.status_code, "after": sorted(sys.modules)}))
 """
 MASTER = """
-import json, runpy, sys
-from retrievers import registry
-runpy.run_path("gunicorn.conf.py")  # what gunicorn's master runs
+import json, sys
+from enviro_sensor.sensors import registry
+from enviro_sensor.cli.startup import load_or_explain
+from enviro_sensor.web.server import ServiceApplication
+ServiceApplication(load_or_explain())  # what `enviro-sensor serve`'s master does before the fork
 print(json.dumps({"modules": sorted(sys.modules), "kinds": sorted(registry.kinds())}))
 """
 
@@ -82,7 +86,14 @@ def run_fresh(tmp_path: Path, code: str, **settings: str) -> Any:
 def modules_after_building_the_app(tmp_path: Path, **settings: str) -> set[str]:
     """The modules a fresh interpreter holds once ``app`` is imported with ``settings``."""
     return set(
-        run_fresh(tmp_path, "import json, sys, app; print(json.dumps(sorted(sys.modules)))", **settings)
+        run_fresh(
+            tmp_path,
+            "import json, sys\n"
+            "from enviro_sensor.web.app import create_app\n"
+            "create_app()\n"
+            "print(json.dumps(sorted(sys.modules)))",
+            **settings,
+        )
     )
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from prometheus_client import CollectorRegistry
 
-from api.lcd import MAX_MESSAGE_CHARACTERS
+from enviro_sensor.web.lcd import MAX_MESSAGE_CHARACTERS
 from tests.app_support import virtual_app
 from tests.lcd_support import PanelBoard, app_with_panel
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw
 
-from hardware.virtual.faults import Faults
-from hardware.virtual.gpio import VirtualGpio
-from hardware.virtual.st7735 import VirtualPanel, open_virtual_st7735
-from lcd.frames import FrameSender, changed_box, panel_window
+from enviro_sensor.hardware.virtual.faults import Faults
+from enviro_sensor.hardware.virtual.gpio import VirtualGpio
+from enviro_sensor.hardware.virtual.st7735 import VirtualPanel, open_virtual_st7735
+from enviro_sensor.lcd.frames import FrameSender, changed_box, panel_window
 from tests.lcd_support import differing_pixels
 
 

@@ -16,10 +16,10 @@ import pytest
 import requests
 from PIL import Image
 
-import lcd.display
-from hardware.board import PINS
-from lcd.render import Style, render
-from lcd.startup import startup_message
+from enviro_sensor.hardware.board import PINS
+from enviro_sensor.lcd import display as lcd_display
+from enviro_sensor.lcd.render import Style, render
+from enviro_sensor.lcd.startup import startup_message
 from tests.app_support import virtual_app
 from tests.lcd_support import differing_pixels
 from tests.servers import gunicorn_server
@@ -139,9 +139,9 @@ def test_a_missing_panel_answers_503_and_the_service_goes_on(registry):
 
 
 def test_a_panel_missing_at_start_is_tried_again_when_someone_draws(registry, monkeypatch):
-    import lcd.display
+    from enviro_sensor.lcd import display as lcd_display
 
-    monkeypatch.setattr(lcd.display, "REOPEN_INTERVAL", 0.0)  # no waiting between attempts here
+    monkeypatch.setattr(lcd_display, "REOPEN_INTERVAL", 0.0)  # no waiting between attempts here
     app = started_app(registry, virtual_faults="st7735=absent")
     try:
         client = app.test_client()
@@ -171,7 +171,7 @@ def test_a_panel_that_fails_answers_503_until_it_recovers(service_app, registry)
 
 
 def test_a_request_that_would_wait_too_long_for_the_panel_is_503(service_app, registry, monkeypatch):
-    monkeypatch.setattr(lcd.display, "LOCK_TIMEOUT", 0.2)
+    monkeypatch.setattr(lcd_display, "LOCK_TIMEOUT", 0.2)
     display = service_app.extensions["enviro"].display
     client = service_app.test_client()
     held = threading.Event()

@@ -27,9 +27,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops
 
-from lcd import fonts
-from lcd.pages import CHART_POINTS, QUANTITIES, Quantity, pages_for
-from lcd.readings_page import (
+from enviro_sensor.lcd import fonts
+from enviro_sensor.lcd.pages import CHART_POINTS, QUANTITIES, Quantity, pages_for
+from enviro_sensor.lcd.readings_page import (
     BACKGROUND,
     CHART_BOTTOM,
     CHART_TOP,
@@ -38,9 +38,9 @@ from lcd.readings_page import (
     format_value,
     render_page,
 )
-from lcd.render import render
-from lcd.startup import startup_message
-from records import Reading
+from enviro_sensor.lcd.render import render
+from enviro_sensor.lcd.startup import startup_message
+from enviro_sensor.records import Reading
 from tests.lcd_support import differing_pixels
 from tests.sensor_support import PolledApp
 

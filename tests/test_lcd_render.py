@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
-from lcd import fonts
-from lcd.cmap import FontFormatError, covered_codepoints
-from lcd.render import HEIGHT, MARGIN, MIN_SIZE, WIDTH, Style, render
-from lcd.text import REPLACEMENT, clean, clusters, substitute, visible
+from enviro_sensor.lcd import fonts
+from enviro_sensor.lcd.cmap import FontFormatError, covered_codepoints
+from enviro_sensor.lcd.render import HEIGHT, MARGIN, MIN_SIZE, WIDTH, Style, render
+from enviro_sensor.lcd.text import REPLACEMENT, clean, clusters, substitute, visible
 from tests.lcd_support import ink
 
 REFERENCE = Path(__file__).parent / "lcd_reference"

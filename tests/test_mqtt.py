@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from outputs.mqtt import node_id
-from records import Reading
+from enviro_sensor.outputs.mqtt import node_id
+from enviro_sensor.records import Reading
+from enviro_sensor.version import VERSION
 from tests.mosquitto import Subscriber, needs_mosquitto, running_broker, wait_for
 from tests.sensor_support import PolledApp
 from tests.servers import gunicorn_server
 from tests.test_outputs import RecordingOutput
-from version import VERSION
 
 pytestmark = needs_mosquitto
 
@@ -203,7 +203,7 @@ def test_user_and_password_work_and_a_wrong_one_is_one_clear_line(tmp_path, capl
             wait_for(lambda: heard.snapshot().get(f"enviro/{NODE}/availability") == "online", what="online")
         finally:
             good.close()
-        caplog.set_level(logging.INFO, logger="outputs.mqtt")
+        caplog.set_level(logging.INFO, logger="enviro_sensor.outputs.mqtt")
         caplog.clear()
         bad = mqtt_app(f"mqtt://enviro:wrong@127.0.0.1:{broker.port}")
         try:
@@ -323,8 +323,8 @@ def test_offline_after_the_service_is_killed(tmp_path):
 
 
 def test_a_remote_node_is_a_home_assistant_device_of_its_own(tmp_path):
-    from nodes import protocol
-    from nodes.protocol import Encoding, Measurement, Packet
+    from enviro_sensor.nodes import protocol
+    from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet
     from tests.node_support import doc_devices
 
     measurements = (

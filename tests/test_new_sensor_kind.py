@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from settings import SettingsError, all_settings, load_settings
+from enviro_sensor.settings import SettingsError, all_settings, load_settings
 from tests import geiger_kind
 from tests.openapi_support import SpecChecker
 from tests.sensor_support import PolledApp

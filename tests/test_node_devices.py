@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nodes.devices import parse_devices
-from settings import SettingsError, load_settings
+from enviro_sensor.nodes.devices import parse_devices
+from enviro_sensor.settings import SettingsError, load_settings
 from tests.node_support import doc_blocks
 
 KEY = "00" * 16

@@ -20,10 +20,10 @@ import time
 
 import pytest
 
-from hardware.virtual import ManualClock
-from nodes import protocol
-from nodes.intake import NodeIntake
-from nodes.protocol import Code, Encoding, Measurement, Packet
+from enviro_sensor.hardware.virtual import ManualClock
+from enviro_sensor.nodes import protocol
+from enviro_sensor.nodes.intake import NodeIntake
+from enviro_sensor.nodes.protocol import Code, Encoding, Measurement, Packet
 from tests.node_support import doc_devices, doc_examples, running_listener
 from tests.sensor_support import PolledApp
 

@@ -15,12 +15,12 @@ import struct
 
 import pytest
 
-from hardware.virtual import ManualClock
-from nodes import protocol
-from nodes.intake import NodeIntake
-from nodes.protocol import Code, Encoding, Measurement, Packet
+from enviro_sensor.cli import send_node as node_sender
+from enviro_sensor.hardware.virtual import ManualClock
+from enviro_sensor.nodes import protocol
+from enviro_sensor.nodes.intake import NodeIntake
+from enviro_sensor.nodes.protocol import Code, Encoding, Measurement, Packet
 from tests.node_support import DOC, doc_devices, doc_examples, running_listener
-from tools import node_sender
 
 KEY = bytes(range(32))
 

@@ -8,12 +8,12 @@ import sqlite3
 
 import pytest
 
-from history.database import path_in
-from nodes import protocol
-from nodes.fields import BATTERY_VOLTS
-from nodes.protocol import Code, Encoding, Measurement, Packet
-from outputs.influx import line
-from outputs.mqtt import remote_discovery_config
+from enviro_sensor.history.database import path_in
+from enviro_sensor.nodes import protocol
+from enviro_sensor.nodes.fields import BATTERY_VOLTS
+from enviro_sensor.nodes.protocol import Code, Encoding, Measurement, Packet
+from enviro_sensor.outputs.influx import line
+from enviro_sensor.outputs.mqtt import remote_discovery_config
 from tests.history_support import FLUSH, history_output
 from tests.node_support import doc_devices
 from tests.sensor_support import PolledApp

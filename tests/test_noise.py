@@ -18,12 +18,12 @@ import sys
 import numpy
 import pytest
 
-from hardware.virtual import VirtualBoard
-from hardware.virtual.clock import ManualClock
-from hardware.virtual.sound import encode_s32le
-from retrievers import noise_capture, registry
-from retrievers.config import Sensor
-from settings import load_settings
+from enviro_sensor.hardware.virtual import VirtualBoard
+from enviro_sensor.hardware.virtual.clock import ManualClock
+from enviro_sensor.hardware.virtual.sound import encode_s32le
+from enviro_sensor.sensors import noise_capture, registry
+from enviro_sensor.sensors.config import Sensor
+from enviro_sensor.settings import load_settings
 from tests.sensor_support import PolledApp
 from tests.virtual_support import MORNING
 
@@ -273,7 +273,7 @@ def test_without_portaudio_the_sensor_is_absent_and_the_service_runs(tmp_path, m
     # What sounddevice raises at import where PortAudio is not installed.
     (tmp_path / "sounddevice.py").write_text("raise OSError('PortAudio library not found')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    for module in ("sounddevice", "enviroplus.noise", "retrievers.noise_capture"):
+    for module in ("sounddevice", "enviroplus.noise", "enviro_sensor.sensors.noise_capture"):
         monkeypatch.delitem(sys.modules, module, raising=False)
         package, _, name = module.rpartition(".")
         if package:  # a package keeps its imported submodules as attributes
@@ -309,7 +309,12 @@ def test_a_portaudio_that_kills_its_process_leaves_the_service_alone(tmp_path, m
 
 
 def test_the_sound_stack_is_not_imported_until_the_sensor_opens():
-    code = "import sys, app, retrievers.registry as r; r.kinds(); print('sounddevice' in sys.modules)"
+    code = (
+        "import sys\n"
+        "from enviro_sensor.web.app import create_app\n"
+        "from enviro_sensor.sensors import registry\n"
+        "create_app(); registry.kinds(); print('sounddevice' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )

@@ -8,10 +8,10 @@ import urllib.parse
 
 import pytest
 
-from api.sensor_schemas import schema_name, sensor_schemas
-from retrievers.base import Field
-from retrievers.config import GroupConfig, Sensor
-from retrievers.registry import SensorKind
+from enviro_sensor.sensors.base import Field
+from enviro_sensor.sensors.config import GroupConfig, Sensor
+from enviro_sensor.sensors.registry import SensorKind
+from enviro_sensor.web.sensor_schemas import schema_name, sensor_schemas
 from tests.app_support import virtual_app
 from tests.history_support import history_app, history_output, poll_for
 from tests.node_support import doc_devices

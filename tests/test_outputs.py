@@ -11,9 +11,9 @@ import threading
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from outputs.base import Output
-from outputs.hub import STUCK_SECONDS
-from records import Reading, StatusChange
+from enviro_sensor.outputs.base import Output
+from enviro_sensor.outputs.hub import STUCK_SECONDS
+from enviro_sensor.records import Reading, StatusChange
 from tests.sensor_support import PolledApp
 
 

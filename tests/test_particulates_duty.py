@@ -10,13 +10,13 @@ import datetime
 
 import pytest
 
-from hardware.board import PINS
-from hardware.virtual.pms5003 import SLEEP_OR_WAKE, Command
-from outputs.base import OutputContext
-from outputs.mqtt import discovery_config
-from records import iso_utc
-from retrievers.duty import DutyCycle
-from settings import SettingsError, load_settings
+from enviro_sensor.hardware.board import PINS
+from enviro_sensor.hardware.virtual.pms5003 import SLEEP_OR_WAKE, Command
+from enviro_sensor.outputs.base import OutputContext
+from enviro_sensor.outputs.mqtt import discovery_config
+from enviro_sensor.records import iso_utc
+from enviro_sensor.sensors.duty import DutyCycle
+from enviro_sensor.settings import SettingsError, load_settings
 from tests.sensor_support import PolledApp
 
 ON, PERIOD = 30.0, 300.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hardware.board import PINS
+from enviro_sensor.hardware.board import PINS
 from tests.history_support import history_app, history_output, poll_for
 from tests.sensor_support import PolledApp
 

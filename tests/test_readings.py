@@ -4,13 +4,18 @@ import math
 
 import pytest
 
-from retrievers import quantities
-from retrievers.aht10 import AHT10Error, decode
-from retrievers.base import validate
-from retrievers.bmp280 import Calibration, compensate_pressure, compensate_temperature
-from retrievers.compensation import RecentAverage, compensated_humidity, compensated_temperature, dew_point
-from retrievers.config import parse_i2c_sensors
-from retrievers.mics6814 import resistance
+from enviro_sensor.sensors import quantities
+from enviro_sensor.sensors.aht10 import AHT10Error, decode
+from enviro_sensor.sensors.base import validate
+from enviro_sensor.sensors.bmp280 import Calibration, compensate_pressure, compensate_temperature
+from enviro_sensor.sensors.compensation import (
+    RecentAverage,
+    compensated_humidity,
+    compensated_temperature,
+    dew_point,
+)
+from enviro_sensor.sensors.config import parse_i2c_sensors
+from enviro_sensor.sensors.mics6814 import resistance
 
 # Bosch BMP280 datasheet BST-BMP280-DS001, the worked example of the
 # compensation formulas: trimming values and

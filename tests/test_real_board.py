@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from hardware.board import Board
-from hardware.real import RealBoard, read_cpu_temperature
-from settings import load_settings
+from enviro_sensor.hardware.board import Board
+from enviro_sensor.hardware.real import RealBoard, read_cpu_temperature
+from enviro_sensor.settings import load_settings
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_one_bus_shared_by_threads_serialises_each_transfer():
     import threading
     import time
 
-    from hardware.real import SerialisedBus
+    from enviro_sensor.hardware.real import SerialisedBus
 
     class OverlapDetectingBus:
         def __init__(self):

@@ -15,17 +15,17 @@ from sensirion_i2c_driver.errors import I2cChecksumError
 from sensirion_i2c_scd4x import Scd4xDevice
 from sensirion_i2c_scd4x.result_types import SignalRelativeHumidity, SignalTemperature
 
-from hardware.virtual import VirtualBoard
-from hardware.virtual.chips import scd4x as chip
-from hardware.virtual.chips.sensirion import crc8, frame_words, unframe_words
-from hardware.virtual.clock import ManualClock
-from hardware.virtual.environment import DAY, HOUR, Environment
-from retrievers import registry
-from retrievers.base import WarmingUp
-from retrievers.config import Sensor, parse_i2c_sensors
-from retrievers.scd4x import KEEP_SECONDS, SCD4xError
-from retrievers.sensirion import SENSIRION_CRC, SmbusConnection
-from settings import SettingsError, load_settings
+from enviro_sensor.hardware.virtual import VirtualBoard
+from enviro_sensor.hardware.virtual.chips import scd4x as chip
+from enviro_sensor.hardware.virtual.chips.sensirion import crc8, frame_words, unframe_words
+from enviro_sensor.hardware.virtual.clock import ManualClock
+from enviro_sensor.hardware.virtual.environment import DAY, HOUR, Environment
+from enviro_sensor.sensors import registry
+from enviro_sensor.sensors.base import WarmingUp
+from enviro_sensor.sensors.config import Sensor, parse_i2c_sensors
+from enviro_sensor.sensors.scd4x import KEEP_SECONDS, SCD4xError
+from enviro_sensor.sensors.sensirion import SENSIRION_CRC, SmbusConnection
+from enviro_sensor.settings import SettingsError, load_settings
 from tests.sensor_support import PolledApp
 from tests.virtual_support import MORNING
 
@@ -52,7 +52,7 @@ def test_temperature_offset_example_through_the_driver():
     assert frame_words([0x07E6]) == bytes.fromhex("07e6 48")
     clock = ManualClock(MORNING)
     board = VirtualBoard(seed=3, clock=clock)
-    board.provide_i2c_chip("hardware.virtual.chips.scd4x:emulate", 0x62)
+    board.provide_i2c_chip("enviro_sensor.hardware.virtual.chips.scd4x:emulate", 0x62)
     device = Scd4xDevice(I2cChannel(SmbusConnection(board.i2c_bus(1), clock), 0x62, crc=SENSIRION_CRC))
     assert round(device.get_temperature_offset().value, 2) == 4.0  # the factory default
     device.set_temperature_offset(5.4)

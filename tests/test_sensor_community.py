@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from records import Reading
+from enviro_sensor.records import Reading
 from tests.sensor_support import PolledApp
 from tests.test_outputs import RecordingOutput
 

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from hardware.virtual.faults import DEVICE_FAULTS
+from enviro_sensor.hardware.virtual.faults import DEVICE_FAULTS
 from tests.sensor_support import PROMTOOL_ACCEPTED, PolledApp, assert_no_invalid_values, promtool_remarks
 
 # Which sensor and group each emulated device's faults land on.

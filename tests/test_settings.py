@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import SettingsError, all_settings, load_settings
+from enviro_sensor.settings import SettingsError, all_settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,10 +91,10 @@ def test_every_setting_is_documented_in_the_readme_with_its_default():
         )
 
 
-def test_gunicorn_stops_with_one_line_on_a_bad_setting():
-    gunicorn = Path(sys.executable).with_name("gunicorn")
+def test_serve_stops_with_one_line_on_a_bad_setting():
+    command = Path(sys.executable).with_name("enviro-sensor")
     result = subprocess.run(
-        [str(gunicorn), "-c", "gunicorn.conf.py", "app:app"],
+        [str(command), "serve"],
         cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", "ENVIRO_PORT": "http"},
         capture_output=True,

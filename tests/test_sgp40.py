@@ -10,15 +10,15 @@ from __future__ import annotations
 import pytest
 from sensirion_i2c_driver.errors import I2cChecksumError
 
-from hardware.virtual import VirtualBoard
-from hardware.virtual.chips import sgp40 as chip
-from hardware.virtual.chips.sensirion import frame_words
-from hardware.virtual.clock import ManualClock
-from retrievers import registry
-from retrievers.base import WarmingUp
-from retrievers.config import Sensor
-from retrievers.sgp40 import SGP40Error
-from settings import load_settings
+from enviro_sensor.hardware.virtual import VirtualBoard
+from enviro_sensor.hardware.virtual.chips import sgp40 as chip
+from enviro_sensor.hardware.virtual.chips.sensirion import frame_words
+from enviro_sensor.hardware.virtual.clock import ManualClock
+from enviro_sensor.sensors import registry
+from enviro_sensor.sensors.base import WarmingUp
+from enviro_sensor.sensors.config import Sensor
+from enviro_sensor.sensors.sgp40 import SGP40Error
+from enviro_sensor.settings import load_settings
 from tests.sensor_support import PolledApp
 from tests.virtual_support import MORNING
 

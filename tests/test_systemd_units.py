@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from settings import all_settings, load_settings
+from enviro_sensor.settings import all_settings, load_settings
 from tests.quadlet_tool import find_quadlet, quadlet_version
 from tests.servers import free_port, wait_until_serving
 
@@ -26,7 +26,7 @@ UNITS = ROOT / "systemd"
 SERVICE = UNITS / "enviro-sensor.service"
 CONTAINER = UNITS / "enviro-sensor.container"
 ENV_EXAMPLE = UNITS / "enviro-sensor.env.example"
-GUNICORN = Path(sys.executable).with_name("gunicorn")
+ENVIRO_SENSOR = Path(sys.executable).with_name("enviro-sensor")
 INSTALL_DIR = "/opt/enviro-sensor"
 # systemd-analyze security: 0 is locked down, 10 is wide open; up to 2 is
 # rated "OK" and is what a service that must reach devices and the network
@@ -47,8 +47,10 @@ def installed_from_this_checkout(folder: Path) -> Path:
     documented installation makes, from this checkout's environment.
     """
     text = SERVICE.read_text()
-    assert f"ExecStart={INSTALL_DIR}/.venv/bin/gunicorn " in text
-    text = text.replace(f"{INSTALL_DIR}/.venv/bin/gunicorn", str(GUNICORN)).replace(INSTALL_DIR, str(ROOT))
+    assert f"ExecStart={INSTALL_DIR}/.venv/bin/enviro-sensor serve" in text
+    text = text.replace(f"{INSTALL_DIR}/.venv/bin/enviro-sensor", str(ENVIRO_SENSOR)).replace(
+        INSTALL_DIR, str(ROOT)
+    )
     unit = folder / SERVICE.name
     unit.write_text(text)
     return unit
@@ -164,10 +166,10 @@ def test_service_with_numpy_and_pillow_runs_without_writable_code(write_xor_exec
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENVIRO_")}
     env.update({"ENVIRO_HOST": "127.0.0.1", "ENVIRO_PORT": str(port), "ENVIRO_BOARD": "virtual"})
-    # The unit's own command line, with this checkout's gunicorn.
+    # The unit's own command line, with this checkout's command.
     program, *arguments = shlex.split(re.search(r"^ExecStart=(.*)$", SERVICE.read_text(), re.MULTILINE)[1])
-    assert program == f"{INSTALL_DIR}/.venv/bin/gunicorn"
-    command = under_write_xor_execute(str(GUNICORN), *arguments)
+    assert program == f"{INSTALL_DIR}/.venv/bin/enviro-sensor"
+    command = under_write_xor_execute(str(ENVIRO_SENSOR), *arguments)
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -14,9 +14,9 @@ import ads1015
 import bme280
 import pytest
 
-from retrievers.mics6814 import CHANNELS, GAIN
-from retrievers.timed_ads1015 import TimedADS1015
-from retrievers.timed_bme280 import MEASUREMENT_SECONDS, TimedBME280
+from enviro_sensor.sensors.mics6814 import CHANNELS, GAIN
+from enviro_sensor.sensors.timed_ads1015 import TimedADS1015
+from enviro_sensor.sensors.timed_bme280 import MEASUREMENT_SECONDS, TimedBME280
 
 ADS1015_ADDRESS, BME280_ADDRESS = 0x49, 0x76
 
@@ -71,7 +71,7 @@ def test_the_timed_ads1015_still_waits_for_a_conversion_that_runs_late(board):
 
 
 def test_the_gas_reader_publishes_the_same_resistances(board, clock):
-    from retrievers.mics6814 import resistance
+    from enviro_sensor.sensors.mics6814 import resistance
 
     vendor = ads1015.ADS1015(i2c_addr=ADS1015_ADDRESS, i2c_dev=board.i2c_bus())
     set_up_adc(vendor)

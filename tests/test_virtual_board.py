@@ -13,11 +13,11 @@ import pytest
 from gpiod.line import Value
 from PIL import Image
 
-from hardware.board import PINS, Board
-from hardware.virtual import VirtualBoard
-from hardware.virtual.clock import ManualClock, WallClock
-from hardware.virtual.faults import Faults
-from settings import load_settings
+from enviro_sensor.hardware.board import PINS, Board
+from enviro_sensor.hardware.virtual import VirtualBoard
+from enviro_sensor.hardware.virtual.clock import ManualClock, WallClock
+from enviro_sensor.hardware.virtual.faults import Faults
+from enviro_sensor.settings import load_settings
 from tests.virtual_support import FAST_PMS5003, MORNING
 
 

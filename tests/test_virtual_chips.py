@@ -17,15 +17,15 @@ import pytest
 from gpiod.line import Value
 from smbus2 import i2c_msg
 
-from hardware.virtual import VirtualBoard
-from hardware.virtual.chips import aht10 as aht10_chip
-from hardware.virtual.chips import bosch
-from hardware.virtual.chips.bme280 import BME280Chip
-from hardware.virtual.chips.mics6814 import COLD_OHMS, element_ohms
-from hardware.virtual.clock import ManualClock
-from hardware.virtual.environment import Conditions
-from hardware.virtual.faults import Faults
-from hardware.virtual.i2c import VirtualI2CBus
+from enviro_sensor.hardware.virtual import VirtualBoard
+from enviro_sensor.hardware.virtual.chips import aht10 as aht10_chip
+from enviro_sensor.hardware.virtual.chips import bosch
+from enviro_sensor.hardware.virtual.chips.bme280 import BME280Chip
+from enviro_sensor.hardware.virtual.chips.mics6814 import COLD_OHMS, element_ohms
+from enviro_sensor.hardware.virtual.clock import ManualClock
+from enviro_sensor.hardware.virtual.environment import Conditions
+from enviro_sensor.hardware.virtual.faults import Faults
+from enviro_sensor.hardware.virtual.i2c import VirtualI2CBus
 from tests.virtual_support import MORNING
 
 # A morning instant (UTC 09:00) when the model's room is lit.
@@ -500,11 +500,16 @@ def test_aht10_with_block_calls_and_soft_reset(board, clock):
 @pytest.mark.parametrize(
     ("emulation", "address", "register", "answer"),
     [
-        ("hardware.virtual.chips.bme280:emulate", 0x50, 0xD0, 0x60),  # chip id
-        ("hardware.virtual.chips.bmp280:emulate", 0x51, 0xD0, 0x58),
-        ("hardware.virtual.chips.ltr559:emulate", 0x52, 0x86, 0x92),  # part id
-        ("hardware.virtual.chips.ads1015:emulate", 0x48, 0x01, 0x85),  # config MSB after reset
-        ("hardware.virtual.chips.aht10:emulate", 0x39, 0x00, 0x00),  # status: idle, not initialised
+        ("enviro_sensor.hardware.virtual.chips.bme280:emulate", 0x50, 0xD0, 0x60),  # chip id
+        ("enviro_sensor.hardware.virtual.chips.bmp280:emulate", 0x51, 0xD0, 0x58),
+        ("enviro_sensor.hardware.virtual.chips.ltr559:emulate", 0x52, 0x86, 0x92),  # part id
+        ("enviro_sensor.hardware.virtual.chips.ads1015:emulate", 0x48, 0x01, 0x85),  # config MSB after reset
+        (
+            "enviro_sensor.hardware.virtual.chips.aht10:emulate",
+            0x39,
+            0x00,
+            0x00,
+        ),  # status: idle, not initialised
     ],
 )
 def test_each_chip_can_be_provided_at_another_address(board, emulation, address, register, answer):
@@ -520,7 +525,7 @@ def test_each_chip_can_be_provided_at_another_address(board, emulation, address,
 
 def test_a_second_ads1015_reads_the_same_gas_sensor(board, clock):
     # An ADS1015 breakout at 0x48 (ADDR to ground) wired to the MiCS-6814 as the Enviro+ wires its own.
-    board.provide_i2c_chip("hardware.virtual.chips.ads1015:emulate", 0x48)
+    board.provide_i2c_chip("enviro_sensor.hardware.virtual.chips.ads1015:emulate", 0x48)
     heater_on(board)
     clock.advance(1800)
     readings = []
@@ -538,7 +543,7 @@ def test_a_second_ads1015_reads_the_same_gas_sensor(board, clock):
 
 def test_an_aht10_at_its_alternative_address_reads_the_room(board, clock):
     # The AHT10's ADR pin moves it from 0x38 to 0x39.
-    board.provide_i2c_chip("hardware.virtual.chips.aht10:emulate", 0x39)
+    board.provide_i2c_chip("enviro_sensor.hardware.virtual.chips.aht10:emulate", 0x39)
     bus = board.i2c_bus()
     bus.write_i2c_block_data(0x39, 0xE1, [0x08, 0x00])
     bus.write_i2c_block_data(0x39, 0xAC, [0x33, 0x00])

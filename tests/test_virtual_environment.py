@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from hardware.virtual.clock import ManualClock
-from hardware.virtual.environment import (
+from enviro_sensor.hardware.virtual.clock import ManualClock
+from enviro_sensor.hardware.virtual.environment import (
     BOARD_HEAT_FACTOR,
     Conditions,
     Environment,

@@ -12,12 +12,12 @@ import errno
 
 import pytest
 
-from hardware.board import Board
-from hardware.real import RealBoard
-from hardware.virtual import VirtualBoard, load_emulation
-from hardware.virtual.chips.registers import RegisterChip
-from hardware.virtual.clock import ManualClock
-from hardware.virtual.faults import (
+from enviro_sensor.hardware.board import Board
+from enviro_sensor.hardware.real import RealBoard
+from enviro_sensor.hardware.virtual import VirtualBoard, load_emulation
+from enviro_sensor.hardware.virtual.chips.registers import RegisterChip
+from enviro_sensor.hardware.virtual.clock import ManualClock
+from enviro_sensor.hardware.virtual.faults import (
     DEVICE_FAULTS,
     Faults,
     FaultSpecError,
@@ -155,7 +155,7 @@ def test_providing_twice_keeps_the_first_chip(board, dosimeter):
 
 def test_the_boards_own_chips_stay(board):
     # The BME280 answers at 0x76: nothing is made, so nothing is imported.
-    board.provide_i2c_chip("hardware.virtual.chips.bmp280:emulate", 0x76)
+    board.provide_i2c_chip("enviro_sensor.hardware.virtual.chips.bmp280:emulate", 0x76)
     board.provide_i2c_chip("no_such_package.no_such_module:emulate", 0x76)
     assert board.bus.chip(0x76) is board.bme280
     assert board.i2c_bus().read_byte_data(0x76, 0xD0) == 0x60

@@ -13,18 +13,18 @@ import bme280
 import ltr559
 import pytest
 
-import hardware
-from hardware.virtual import VirtualBoard
-from hardware.virtual.chips import bosch
-from hardware.virtual.chips.mics6814 import element_ohms
-from hardware.virtual.faults import (
+from enviro_sensor import hardware
+from enviro_sensor.hardware.virtual import VirtualBoard
+from enviro_sensor.hardware.virtual.chips import bosch
+from enviro_sensor.hardware.virtual.chips.mics6814 import element_ohms
+from enviro_sensor.hardware.virtual.faults import (
     INTERMITTENT_SPELL_SECONDS,
     Faults,
     FaultSpecError,
     known_device_faults,
     parse_fault_spec,
 )
-from settings import SettingsError, load_settings
+from enviro_sensor.settings import SettingsError, load_settings
 
 # Each I2C device, its address, and a register it answers.
 I2C_DEVICES = [

@@ -11,7 +11,7 @@ import pms5003
 import st7735
 from gpiod.line import Value
 
-from hardware.virtual.gpio import VirtualGpio
+from enviro_sensor.hardware.virtual.gpio import VirtualGpio
 
 
 def test_gpiodevice_passes_the_pin_through_unchanged():

@@ -11,11 +11,11 @@ import ltr559
 import pytest
 from smbus2 import i2c_msg
 
-from hardware.virtual import VirtualBoard
-from hardware.virtual.chips import bosch
-from hardware.virtual.clock import ManualClock
-from hardware.virtual.faults import Faults
-from hardware.virtual.i2c import BUS_CLOCK_HZ, VirtualI2CBus, wire_seconds
+from enviro_sensor.hardware.virtual import VirtualBoard
+from enviro_sensor.hardware.virtual.chips import bosch
+from enviro_sensor.hardware.virtual.clock import ManualClock
+from enviro_sensor.hardware.virtual.faults import Faults
+from enviro_sensor.hardware.virtual.i2c import BUS_CLOCK_HZ, VirtualI2CBus, wire_seconds
 from tests.virtual_support import MORNING
 
 NOBODY = 0x50  # no chip on the virtual board answers here

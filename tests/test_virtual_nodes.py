@@ -10,11 +10,11 @@ import time
 import pytest
 import requests
 
-from hardware.virtual import ManualClock
-from nodes.intake import NodeIntake
-from nodes.listener import raise_open_files_limit
-from nodes.protocol import Code
-from nodes.virtual import DRAIN_MV, FIRST_VIRTUAL_ID, VirtualNodes, virtual_devices
+from enviro_sensor.hardware.virtual import ManualClock
+from enviro_sensor.nodes.intake import NodeIntake
+from enviro_sensor.nodes.listener import raise_open_files_limit
+from enviro_sensor.nodes.protocol import Code
+from enviro_sensor.nodes.virtual import DRAIN_MV, FIRST_VIRTUAL_ID, VirtualNodes, virtual_devices
 from tests.node_support import running_listener
 from tests.servers import free_port, gunicorn_server
 

@@ -13,11 +13,11 @@ import pms5003
 import pytest
 import serial
 
-from hardware.virtual.clock import ManualClock
-from hardware.virtual.environment import Conditions
-from hardware.virtual.faults import Faults
-from hardware.virtual.gpio import VirtualGpio
-from hardware.virtual.pms5003 import (
+from enviro_sensor.hardware.virtual.clock import ManualClock
+from enviro_sensor.hardware.virtual.environment import Conditions
+from enviro_sensor.hardware.virtual.faults import Faults
+from enviro_sensor.hardware.virtual.gpio import VirtualGpio
+from enviro_sensor.hardware.virtual.pms5003 import (
     MAX_CONCENTRATION_UGM3,
     UART_BUFFER_BYTES,
     Command,
@@ -31,8 +31,8 @@ from hardware.virtual.pms5003 import (
     parse_frame,
     particle_counts,
 )
-from retrievers.pms5003 import SLEEP_COMMAND, WAKE_COMMAND
-from retrievers.pms5003 import command as product_command
+from enviro_sensor.sensors.pms5003 import SLEEP_COMMAND, WAKE_COMMAND
+from enviro_sensor.sensors.pms5003 import command as product_command
 from tests.virtual_support import MORNING
 
 # A frame laid out by hand from the data manual's appendix I: PM1.0 5,

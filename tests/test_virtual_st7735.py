@@ -7,9 +7,9 @@ import pytest
 import st7735
 from PIL import Image, ImageDraw
 
-from hardware.virtual.faults import Faults
-from hardware.virtual.gpio import VirtualGpio
-from hardware.virtual.st7735 import (
+from enviro_sensor.hardware.virtual.faults import Faults
+from enviro_sensor.hardware.virtual.gpio import VirtualGpio
+from enviro_sensor.hardware.virtual.st7735 import (
     CASET,
     COLMOD,
     DISPON,

@@ -1,1 +1,0 @@
-"""HTTP blueprints. Handlers read the service's cache; none touches hardware."""

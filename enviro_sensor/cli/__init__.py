@@ -1,0 +1,1 @@
+"""The `enviro-sensor` command: serve, check, settings, send-node, healthcheck."""

@@ -1,0 +1,1 @@
+"""The polling side: one thread per sensor group, timeouts, validation, records to the outputs."""

@@ -1,0 +1,101 @@
+"""Time for the virtual board: the wall clock, or one that tests move by hand.
+
+Every part of the virtual board takes its time from the board's clock
+(``Clock``: ``now``, ``monotonic``, ``sleep``) and none reads the real time
+itself, with one exception kept here: ``Stopwatch``.
+
+- The environment model and slow on-chip processes (the gas heater warming
+  up) follow the board's clock.
+- On-chip operations (a conversion, a reset, the PMS5003's frame cadence)
+  are timed by ``Stopwatch``, which also counts real time: the vendor
+  drivers wait for them by polling with the real ``time.sleep``, or by
+  blocking on a serial read, and no test advances a ManualClock while a
+  driver waits. On the wall clock the two agree; on a ManualClock an
+  operation ends at once when the test advances the clock past it, or after
+  its duration in real time, whichever comes first. A ManualClock made with
+  ``real_time_waits=False`` ends them only when advanced, for tests that
+  step a chip through its states by hand (a driver waiting on such a board
+  waits until its own timeout).
+- Time the board spends by itself (the I2C bus's wire time, when asked for)
+  goes through ``Clock.sleep``: real time on the wall clock, an advance of a
+  ManualClock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from enviro_sensor.clocks import Clock, SystemClock
+
+__all__ = ["Clock", "ManualClock", "Stopwatch", "WallClock"]
+
+
+# The service's own clock protocol and the real clocks: the board keeps time
+# the way the rest of the service does.
+WallClock = SystemClock
+
+
+class ManualClock:
+    """A clock that only moves when ``advance`` is called (tests).
+
+    ``sleep`` advances it, so emulated conversion delays cost no real time.
+    On-chip operations also end after their real duration, for the vendor
+    drivers that wait with ``time.sleep``; ``real_time_waits=False`` stops
+    that, for tests that step a chip through its states by hand.
+    """
+
+    def __init__(self, start: float = 1_700_000_000.0, *, real_time_waits: bool = True) -> None:
+        self._start = start
+        # Kept apart from the start: near 1.7e9 a double resolves only about
+        # 0.2 us, too coarse to add up the microseconds of a conversion.
+        self._advanced = 0.0
+        self._lock = threading.Lock()
+        self.real_time_waits = real_time_waits
+
+    def now(self) -> float:
+        """The time the clock was last moved to."""
+        with self._lock:
+            return self._start + self._advanced
+
+    def monotonic(self) -> float:
+        """Seconds advanced since the clock was made."""
+        with self._lock:
+            return self._advanced
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by ``seconds``."""
+        with self._lock:
+            self._advanced += seconds
+
+    def sleep(self, seconds: float) -> None:
+        """Advance the clock instead of waiting."""
+        self.advance(seconds)
+
+
+class Stopwatch:
+    """Time since an on-chip operation began, by the board's clock or by real time.
+
+    ``elapsed`` is the larger of the two: on the wall clock they agree; on a
+    ManualClock a test can finish a conversion at once with ``advance``,
+    while a vendor driver that polls with ``time.sleep`` sees it finish after
+    the real time it takes on the chip.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        # A clock without a monotonic reading falls back to its epoch time.
+        self._board_time = getattr(clock, "monotonic", clock.now)
+        self._board_start = self._board_time()
+        self._real_start = time.monotonic()
+
+    def elapsed(self) -> float:
+        """Seconds since the stopwatch was started."""
+        board = self._board_time() - self._board_start
+        if not getattr(self._clock, "real_time_waits", True):
+            return board
+        return max(board, time.monotonic() - self._real_start)
+
+    def passed(self, seconds: float) -> bool:
+        """True once ``seconds`` have elapsed."""
+        return self.elapsed() >= seconds

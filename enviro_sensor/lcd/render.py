@@ -1,0 +1,248 @@
+"""Text to a 160x80 image that fits the Enviro+ LCD, and what was drawn.
+
+Pure: no hardware, same text in, same pixels out. The text is cleaned and
+unknown characters replaced (``lcd.text``), then laid out at the largest font
+size whose wrapped lines fit the screen. Past what fits at the smallest size
+a person can still read on a 0.96" panel, the last line ends in an ellipsis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Sequence
+
+from PIL import Image, ImageDraw, ImageFont
+
+from enviro_sensor.lcd import text as texts
+from enviro_sensor.lcd.fonts import Face, default_faces
+
+WIDTH, HEIGHT = 160, 80
+# Pixels kept clear at each edge: the panel's bezel hides the outermost ones.
+MARGIN = 2
+# Font sizes in pixels per em. 11 px puts capitals about 8 px (1.1 mm) tall
+# on this panel: the smallest that reads at arm's length.
+MIN_SIZE = 11
+MAX_SIZE = 64
+ELLIPSIS = "…"
+# Characters that reach furthest above and below the baseline in the scripts
+# the fonts cover; their extent is the height of a line.
+_LINE_EXTENT_SAMPLE = "ÅÉÎÖŨỗ|ЙjgpqyÇ"
+
+Color = tuple[int, int, int]
+
+# FreeType faces are not safe to use from two threads at once, and the font
+# objects are cached and shared: one rendering at a time.
+_freetype = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True)
+class Style:
+    """Colours of the text and the screen behind it."""
+
+    color: Color = (255, 255, 255)
+    background: Color = (0, 0, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendering:
+    """The image for the panel and the facts about what it shows."""
+
+    image: Image.Image
+    lines: tuple[str, ...]
+    font_size: int
+    truncated: bool
+    replaced: int
+    font: str
+
+    def summary(self) -> dict:
+        """What was drawn, for the API's answer."""
+        return {
+            "lines": list(self.lines),
+            "font": self.font,
+            "font_size": self.font_size,
+            "truncated": self.truncated,
+            "replaced_characters": self.replaced,
+        }
+
+
+class _Typesetter:
+    """Measures and draws text at one size, each character in the first face that has it."""
+
+    def __init__(self, faces: Sequence[Face], size: int) -> None:
+        self.size = size
+        self.faces = faces
+        _, top, _, bottom = self._font(0).getbbox(_LINE_EXTENT_SAMPLE, anchor="ls")
+        # Whole pixels: with BASIC layout Pillow's boxes are integers anyway.
+        self.ascent = int(-top)
+        self.line_height = int(bottom - top + 1)
+        # The box stands in for U+FFFD when no face has that glyph.
+        self.box = next((i for i, face in enumerate(faces) if face.covers(texts.REPLACEMENT)), None)
+        self.box_width = max(3, round(size * 0.6))
+        self.ellipsis = ELLIPSIS if self._face_of(ELLIPSIS) is not None else "..."
+
+    def _font(self, face: int) -> ImageFont.FreeTypeFont:
+        # Asked for when a character needs it: a fallback face that no
+        # character uses costs no font object (see lcd.fonts.FONT_CACHE_SIZE).
+        return self.faces[face].font(self.size)
+
+    def _face_of(self, char: str) -> int | None:
+        if char == texts.REPLACEMENT:
+            return self.box
+        return next((i for i, face in enumerate(self.faces) if face.covers(char)), 0)
+
+    def _segments(self, line: str) -> list[tuple[int | None, str]]:
+        segments: list[tuple[int | None, str]] = []
+        for char in line:
+            face = self._face_of(char)
+            if segments and segments[-1][0] == face:
+                segments[-1] = (face, segments[-1][1] + char)
+            else:
+                segments.append((face, char))
+        return segments
+
+    def width(self, line: str) -> int:
+        return sum(self._segment_width(face, run) for face, run in self._segments(line))
+
+    def _segment_width(self, face: int | None, run: str) -> int:
+        if face is None:
+            return (self.box_width + 1) * len(run)
+        return round(self._font(face).getlength(run))
+
+    def draw(self, draw: ImageDraw.ImageDraw, x: int, baseline: int, line: str, color: Color) -> None:
+        for face, run in self._segments(line):
+            if face is None:
+                for i in range(len(run)):
+                    left = x + i * (self.box_width + 1)
+                    # A hollow box the height of a capital, like a font's .notdef.
+                    cap = round(self.size * 0.7)
+                    draw.rectangle(
+                        (left, baseline - cap, left + self.box_width - 1, baseline - 1), outline=color
+                    )
+            else:
+                draw.text((x, baseline), run, font=self._font(face), fill=color, anchor="ls")
+            x += self._segment_width(face, run)
+
+    def wrap(
+        self, paragraphs: Sequence[str], max_width: int, max_lines: int, break_words: bool = True
+    ) -> list[str] | None:
+        """Greedy word wrap; stops once more than ``max_lines`` lines are made.
+
+        A word wider than the line is broken, or, without ``break_words``,
+        makes the answer None.
+        """
+        lines: list[str] = []
+        for paragraph in paragraphs:
+            line = ""
+            for word in paragraph.split(" "):
+                if not word:
+                    continue
+                candidate = f"{line} {word}" if line else word
+                if self.width(candidate) <= max_width:
+                    line = candidate
+                    continue
+                if line:
+                    lines.append(line)
+                if not break_words and self.width(word) > max_width:
+                    return None
+                pieces = self._break_word(word, max_width, max_lines + 1 - len(lines))
+                lines.extend(pieces[:-1])
+                line = pieces[-1]
+                if len(lines) > max_lines:
+                    return lines
+            lines.append(line)
+            if len(lines) > max_lines:
+                return lines
+        return lines
+
+    def _break_word(self, word: str, max_width: int, limit: int) -> list[str]:
+        """``word`` in pieces that each fit, broken between characters as a reader sees them.
+
+        Stops after ``limit`` pieces: the rest cannot be shown at this size.
+        """
+        pieces: list[str] = []
+        piece = ""
+        for cluster in texts.clusters(word):
+            if piece and self.width(piece + cluster) > max_width:
+                # Break after a hyphen or slash when the piece has one, so
+                # "well-known" and URLs part where a reader expects.
+                cut = max(piece.rfind("-"), piece.rfind("/")) + 1
+                if not 0 < cut < len(piece):
+                    cut = len(piece)
+                pieces.append(piece[:cut])
+                piece = piece[cut:]
+                if len(pieces) >= limit:
+                    return [*pieces, piece + cluster]
+            piece += cluster
+        pieces.append(piece)
+        return pieces
+
+    def end_with_ellipsis(self, line: str, max_width: int) -> str:
+        """``line`` shortened as needed so that it ends in an ellipsis and fits."""
+        kept = list(texts.clusters(line))
+        while kept and self.width("".join(kept).rstrip() + self.ellipsis) > max_width:
+            kept.pop()
+        return "".join(kept).rstrip() + self.ellipsis
+
+
+def _largest_fit(
+    faces: Sequence[Face], paragraphs: Sequence[str], max_width: int, max_height: int
+) -> tuple[_Typesetter | None, list[str]]:
+    """The largest size at which the wrapped text fits, by bisection.
+
+    Whole words first: a word is broken only when no size keeps them whole
+    ("192.168.1.20:8000" on one line at 18 px reads better than split at 20).
+    Fit shrinks as the size grows (wider words, taller lines), so bisection
+    finds the largest fitting size in a handful of layouts; every answer is a
+    size whose layout was checked to fit.
+    """
+    for break_words in (False, True):
+        best: tuple[_Typesetter | None, list[str]] = (None, [])
+        low, high = MIN_SIZE, MAX_SIZE
+        while low <= high:
+            size = (low + high) // 2
+            setter = _Typesetter(faces, size)
+            max_lines = max_height // setter.line_height
+            lines = setter.wrap(paragraphs, max_width, max_lines, break_words) if max_lines else None
+            if lines is not None and len(lines) <= max_lines:
+                best = (setter, lines)
+                low = size + 1
+            else:
+                high = size - 1
+        if best[0] is not None:
+            return best
+    return None, []
+
+
+def render(
+    message: str,
+    style: Style = Style(),
+    faces: Sequence[Face] | None = None,
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+) -> Rendering:
+    """Lay ``message`` out to fit an image of ``size`` and draw it."""
+    faces = tuple(faces or default_faces())
+    width, height = size
+    max_width, max_height = width - 2 * MARGIN, height - 2 * MARGIN
+
+    text, replaced = texts.substitute(texts.clean(message), lambda c: any(f.covers(c) for f in faces))
+    paragraphs = [p.strip(" ") for p in text.strip().split("\n")]
+
+    with _freetype:
+        setter, lines = _largest_fit(faces, paragraphs, max_width, max_height)
+        truncated = setter is None
+        if setter is None:
+            # Nothing fits even at the smallest size: show what does, then "…".
+            setter = _Typesetter(faces, MIN_SIZE)
+            max_lines = max(1, max_height // setter.line_height)
+            lines = (setter.wrap(paragraphs, max_width, max_lines) or [""])[:max_lines]
+            lines[-1] = setter.end_with_ellipsis(lines[-1], max_width)
+
+        image = Image.new("RGB", size, style.background)
+        draw = ImageDraw.Draw(image)
+        top = MARGIN + (max_height - len(lines) * setter.line_height) // 2
+        for number, line in enumerate(lines):
+            x = (width - setter.width(line)) // 2
+            setter.draw(draw, x, top + number * setter.line_height + setter.ascent, line, style.color)
+
+    return Rendering(image, tuple(lines), setter.size, truncated, replaced, faces[0].name)

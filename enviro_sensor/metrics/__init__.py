@@ -1,0 +1,1 @@
+"""Prometheus helpers: the exposition of /metrics, kept samples, sensor health and service metrics."""

@@ -1,0 +1,160 @@
+"""The history output: accepted readings and status changes into the SQLite history, in batches.
+
+Records gather in memory and are written in one transaction when
+ENVIRO_HISTORY_FLUSH seconds have passed on the service's clock (checked as
+each record arrives: readings come every few seconds), when ``flush`` is
+called, and at shutdown, sparing the SD card a write per reading. A write that
+fails (full disk, read-only directory) keeps the batch, turns the output
+down, and is tried again one interval later.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+from collections.abc import Mapping
+
+from enviro_sensor.clocks import Clock
+from enviro_sensor.history.database import path_in
+from enviro_sensor.history.writer import HistoryWriter, Limits
+from enviro_sensor.outputs.base import Output, OutputContext
+from enviro_sensor.records import LOCAL_SOURCE, Reading, StatusChange
+from enviro_sensor.sensors.config import Sensor
+
+log = logging.getLogger(__name__)
+
+# Values held while writes fail, at most: about a day of every sensor at the
+# default intervals in a few tens of MB. Older ones are dropped first.
+MAX_PENDING_VALUES = 1_000_000
+# Seconds between deletions of what has outlived its retention.
+EXPIRE_EVERY = 3600.0
+
+
+def series_sensor(source: str, sensor: str) -> str:
+    """The history's name for a sensor: its own for a local one, ``<node>/<sensor>`` for a remote one."""
+    return sensor if source == LOCAL_SOURCE else f"{source}/{sensor}"
+
+
+class HistoryOutput(Output):
+    """Writes batches to ``<data_dir>/history.sqlite3``."""
+
+    name = "history"
+
+    def __init__(self, data_dir: str, limits: Limits, flush_seconds: float, clock: Clock) -> None:
+        self.path = path_in(data_dir)
+        self.limits = limits
+        self.flush_seconds = flush_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._writer: HistoryWriter | None = None
+        self._values: list[tuple[str, str, float, float]] = []
+        self._events: list[tuple[float, str, str, str | None]] = []
+        self._next_flush = clock.monotonic() + flush_seconds
+        self._next_expire = clock.monotonic()
+        self._healthy = False
+        #: Batches written since start (tests and benchmarks count them).
+        self.batches = 0
+
+    def start(self, sensors: Mapping[str, Sensor]) -> None:
+        with self._lock:
+            self._open()
+            self._healthy = True
+
+    def _open(self) -> HistoryWriter:
+        if self._writer is None:
+            try:
+                stamp = datetime.datetime.fromtimestamp(self._clock.now(), datetime.UTC).strftime(
+                    "%Y%m%dT%H%M%SZ"
+                )
+                self._writer = HistoryWriter(self.path, self.limits, stamp)
+            except Exception:
+                self._healthy = False
+                raise
+        return self._writer
+
+    def handle_reading(self, reading: Reading) -> None:
+        with self._lock:
+            sensor = series_sensor(reading.source, reading.sensor)
+            for field, value in reading.values.items():
+                self._values.append((sensor, field, reading.time, value))
+            if len(self._values) > MAX_PENDING_VALUES:
+                del self._values[: len(self._values) - MAX_PENDING_VALUES]
+            self._flush_if_due()
+
+    def handle_status(self, change: StatusChange) -> None:
+        with self._lock:
+            sensor = series_sensor(change.source, change.sensor)
+            self._events.append((change.time, sensor, change.status, change.reason))
+            self._flush_if_due()
+
+    def _flush_if_due(self) -> None:
+        if self._clock.monotonic() >= self._next_flush:
+            self._flush()
+
+    def flush(self) -> None:
+        """Write what is pending now (shutdown, tests); raises when the write fails."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        # The next try is one interval away whatever happens: a full disk is
+        # not asked again for every reading.
+        now = self._clock.monotonic()
+        self._next_flush = now + self.flush_seconds
+        try:
+            writer = self._open()
+            if self._values or self._events:
+                writer.write(self._values, self._events)
+                self.batches += 1
+            self._values, self._events = [], []
+            if now >= self._next_expire:
+                self._next_expire = now + EXPIRE_EVERY
+                writer.expire(self._clock.now())
+        except Exception:
+            if self._healthy:
+                log.warning("history: cannot write to %s; keeping the batch and trying again", self.path)
+            self._healthy = False
+            self._drop_writer()
+            raise
+        self._healthy = True
+
+    def _drop_writer(self) -> None:
+        # Opened afresh on the next try: the directory may have come back.
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception as err:
+                log.debug("history: close failed: %s", err)
+            self._writer = None
+
+    @property
+    def connected(self) -> bool:
+        """False while the file cannot be opened or written."""
+        return self._healthy
+
+    @property
+    def pending(self) -> int:
+        """Values waiting for the next batch."""
+        return len(self._values)
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._flush()
+            except Exception as err:
+                log.warning("history: the last batch is lost: %s", err)
+            self._drop_writer()
+
+
+def from_context(context: OutputContext) -> HistoryOutput | None:
+    """On when ENVIRO_DATA_DIR names a directory."""
+    settings = context.settings
+    if not settings.data_dir:
+        return None
+    limits = Limits(
+        raw_days=settings.history_raw_days,
+        days=settings.history_days,
+        max_bytes=int(settings.history_max_mb * 1024 * 1024),
+    )
+    return HistoryOutput(settings.data_dir, limits, settings.history_flush, context.clock)

@@ -1,0 +1,365 @@
+"""MQTT with Home Assistant discovery: every sensor field appears in HA by itself.
+
+Off unless ENVIRO_MQTT_URL is set (``mqtt://user:pass@host:1883``, or
+``mqtts://`` with ENVIRO_MQTT_CA for TLS). Topics, with ``<node>`` this
+host's name made safe for a topic:
+
+- ``homeassistant/sensor/<node>/<sensor>_<key>/config``: one retained
+  discovery config per field, from its ``Field`` declaration (device class,
+  unit, state class), with the device block and ``expire_after`` from the
+  group's freshness;
+- ``<prefix>/<node>/availability``: ``online``, retained; the broker
+  publishes ``offline`` (the last will) when the connection dies;
+- ``<prefix>/<node>/<sensor>/availability``: ``online`` while the sensor is
+  ok, ``offline`` while it fails, is paused, stale or warming up;
+- ``<prefix>/<node>/<sensor>/state``: a JSON object of the reading's values,
+  retained, on every accepted reading;
+- for a remote sensor node ``<id>``, a Home Assistant device of its own
+  (``via_device`` this one): discovery under
+  ``homeassistant/sensor/<node>/<id>_<sensor>_<key>/config``, announced with
+  its first reading, and ``<prefix>/<node>/nodes/<id>/<sensor>/state`` and
+  ``.../availability``, ``expire_after`` from the node's own interval.
+
+paho's network loop runs on its own thread and reconnects with back-off;
+after every (re)connection everything above is published again. Publishing
+never waits on the broker: paho writes to its socket from its loop, and a
+reading that comes while the broker is away raises, so the hub counts it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import re
+import socket
+import ssl
+import threading
+import urllib.parse
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from enviro_sensor.nodes.fields import field_of
+from enviro_sensor.outputs.base import Output, OutputContext, Unavailable
+from enviro_sensor.records import LOCAL_SOURCE, Reading, StatusChange
+from enviro_sensor.sensors.base import Field
+from enviro_sensor.sensors.config import Sensor
+from enviro_sensor.version import SERVICE, VERSION
+
+if TYPE_CHECKING:
+    import paho.mqtt.client as paho
+
+log = logging.getLogger(__name__)
+
+DISCOVERY_PREFIX = "homeassistant"
+ONLINE, OFFLINE = "online", "offline"
+# Seconds between reconnection attempts: doubling from the first to the last.
+RECONNECT_MIN, RECONNECT_MAX = 1, 60
+# The broker declares us dead (and publishes the last will) after 1.5 times this.
+KEEPALIVE_SECONDS = 30
+# Readings paho may hold for the socket before publish refuses more: the
+# hub's own queue is where a backlog belongs.
+MAX_QUEUED_MESSAGES = 1000
+
+
+class NotConnected(Unavailable):
+    """The broker is away (the log says why): this record is not delivered."""
+
+
+def node_id(hostname: str | None = None) -> str:
+    """This host's name as Home Assistant allows in a node id (letters, digits, _ and -)."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", hostname or socket.gethostname()).strip("_")
+    return name or "enviro"
+
+
+def discovery_config(
+    sensor: Sensor, field: Field, node: str, prefix: str, expire_after: float
+) -> tuple[str, dict[str, Any]]:
+    """The retained discovery topic and payload of one field of one sensor."""
+    device = {
+        "identifiers": [f"{SERVICE}_{node}"],
+        "name": f"Enviro+ {node}",
+        "manufacturer": "Pimoroni",
+        "model": "Enviro+",
+        "sw_version": VERSION,
+    }
+    return _field_config(
+        field,
+        sensor.name,
+        f"{sensor.name}_{field.key}",
+        node,
+        f"{prefix}/{node}",
+        sensor.name,
+        device,
+        expire_after,
+    )
+
+
+def remote_discovery_config(
+    remote: str, sensor: str, field: Field, node: str, prefix: str, expire_after: float
+) -> tuple[str, dict[str, Any]]:
+    """The discovery topic and payload of one field of a remote node's sensor: a device per node."""
+    device = {
+        "identifiers": [f"{SERVICE}_{node}_node_{remote}"],
+        "name": f"Enviro node {remote}",
+        "manufacturer": SERVICE,
+        "model": "remote sensor node",
+        "via_device": f"{SERVICE}_{node}",
+    }
+    return _field_config(
+        field,
+        sensor,
+        f"{remote}_{sensor}_{field.key}",
+        node,
+        f"{prefix}/{node}",
+        f"nodes/{remote}/{sensor}",
+        device,
+        expire_after,
+    )
+
+
+def _field_config(
+    field: Field,
+    sensor: str,
+    object_id: str,
+    node: str,
+    base: str,
+    sensor_path: str,
+    device: dict[str, Any],
+    expire_after: float,
+) -> tuple[str, dict[str, Any]]:
+    """One field's discovery topic and payload: the service's availability under ``base``, the
+    sensor's state and availability under ``base/sensor_path``."""
+    sensor_base = f"{base}/{sensor_path}"
+    payload: dict[str, Any] = {
+        "name": f"{sensor} {field.key.replace('_', ' ')}",
+        "unique_id": f"{node}_{object_id}",
+        "object_id": f"{node}_{object_id}",
+        "state_topic": f"{sensor_base}/state",
+        # An optional value left out of a state renders as "None", which Home
+        # Assistant takes as unknown (a missing attribute would log an error).
+        "value_template": (
+            f"{{{{ value_json.get('{field.key}') }}}}"
+            if field.optional
+            else f"{{{{ value_json.{field.key} }}}}"
+        ),
+        "state_class": field.state_class,
+        "suggested_display_precision": field.decimals,
+        # HA wants whole seconds; rounding up never expires a fresh value.
+        "expire_after": math.ceil(expire_after),
+        "availability": [
+            {"topic": f"{base}/availability"},
+            {"topic": f"{sensor_base}/availability"},
+        ],
+        "availability_mode": "all",
+        "payload_available": ONLINE,
+        "payload_not_available": OFFLINE,
+        "device": device,
+        "origin": {"name": SERVICE, "sw_version": VERSION},
+    }
+    if field.device_class is not None:
+        payload["device_class"] = field.device_class
+    if field.unit is not None:
+        payload["unit_of_measurement"] = field.unit
+    return f"{DISCOVERY_PREFIX}/sensor/{node}/{object_id}/config", payload
+
+
+class MqttOutput(Output):
+    """Publishes discovery, availability and states to one broker."""
+
+    name = "mqtt"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "enviro",
+        ca_file: str | None = None,
+        freshness: Mapping[str, float] | None = None,
+        node: str | None = None,
+    ) -> None:
+        parts = urllib.parse.urlsplit(url)
+        self._tls = parts.scheme == "mqtts"
+        self._host = parts.hostname or "localhost"
+        self._port = parts.port or (8883 if self._tls else 1883)
+        self._prefix = prefix.strip("/")
+        self._node = node or node_id()
+        self._freshness = dict(freshness or {})
+        self._base = f"{self._prefix}/{self._node}"
+        self._sensors: dict[str, Sensor] = {}
+        self._lock = threading.Lock()
+        # What a new connection is given again: each sensor's availability and last state.
+        # Keyed by topic path under the base: ``<sensor>`` or ``nodes/<id>/<sensor>``.
+        self._availability: dict[str, str] = {}
+        self._last_state: dict[str, str] = {}
+        # Remote nodes' discovery configs, by topic, announced again on every connection.
+        self._remote_configs: dict[str, str] = {}
+        self._connected = False
+        self._closing = False
+        self._refused: str | None = None
+        # paho is imported here, by an output that is on: the registry
+        # imports this module in every service, most of which have no broker.
+        import paho.mqtt.client as paho
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"{SERVICE}-{self._node}", clean_session=True
+        )
+        if parts.username:
+            self._client.username_pw_set(
+                urllib.parse.unquote(parts.username),
+                urllib.parse.unquote(parts.password) if parts.password is not None else None,
+            )
+        if self._tls:
+            self._client.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        self._client.will_set(f"{self._base}/availability", OFFLINE, qos=1, retain=True)
+        self._client.reconnect_delay_set(RECONNECT_MIN, RECONNECT_MAX)
+        self._client.max_queued_messages_set(MAX_QUEUED_MESSAGES)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = self._on_connect_fail
+
+    @property
+    def where(self) -> str:
+        """The broker, for log lines (never the credentials)."""
+        return f"{'mqtts' if self._tls else 'mqtt'}://{self._host}:{self._port}"
+
+    def start(self, sensors: Mapping[str, Sensor]) -> None:
+        self._sensors = dict(sensors)
+        # connect_async + loop_start: the first connection, like every later
+        # one, is made on paho's thread, so a broker that is down (or never
+        # answers) holds up nothing here.
+        self._client.connect_async(self._host, self._port, keepalive=KEEPALIVE_SECONDS)
+        self._client.loop_start()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def handle_reading(self, reading: Reading) -> None:
+        state = json.dumps(dict(reading.values), separators=(",", ":"))
+        path = _path(reading.source, reading.sensor)
+        if reading.source != LOCAL_SOURCE:
+            self._discover_remote(reading)
+        with self._lock:
+            self._last_state[path] = state
+        # Retained, so a Home Assistant that restarts shows values at once; a
+        # dead service's old values are hidden by the availability topics.
+        self._publish(f"{self._base}/{path}/state", state, retain=True)
+
+    def handle_status(self, change: StatusChange) -> None:
+        availability = ONLINE if change.status == "ok" else OFFLINE
+        path = _path(change.source, change.sensor)
+        with self._lock:
+            self._availability[path] = availability
+        self._publish(f"{self._base}/{path}/availability", availability, retain=True)
+
+    def _discover_remote(self, reading: Reading) -> None:
+        """Announce a remote node's fields the first time they are seen (and when its interval changes)."""
+        for key in reading.values:
+            field = field_of(reading.sensor, key)
+            if field is None:
+                continue
+            topic, payload = remote_discovery_config(
+                reading.source, reading.sensor, field, self._node, self._prefix, reading.fresh_for or 0.0
+            )
+            text = json.dumps(payload)
+            with self._lock:
+                if self._remote_configs.get(topic) == text:
+                    continue
+                self._remote_configs[topic] = text
+            if not self._connected:
+                raise NotConnected(self._refused or f"not connected to {self.where}")
+            self._client.publish(topic, text, qos=1, retain=True)
+
+    def _publish(self, topic: str, payload: str, *, retain: bool = False) -> None:
+        if not self._connected:
+            raise NotConnected(self._refused or f"not connected to {self.where}")
+        import paho.mqtt.client as paho
+
+        info = self._client.publish(topic, payload, qos=0, retain=retain)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise NotConnected(f"{self.where}: {paho.error_string(info.rc)}")
+
+    def _announce(self, client: paho.Client) -> None:
+        """Everything a broker (or a Home Assistant that restarted) needs, retained where it lasts."""
+        for sensor in self._sensors.values():
+            expire_after = self._freshness.get(sensor.group, 0.0)
+            for field in sensor.fields:
+                topic, payload = discovery_config(sensor, field, self._node, self._prefix, expire_after)
+                client.publish(topic, json.dumps(payload), qos=1, retain=True)
+        with self._lock:
+            availability = dict(self._availability)
+            states = dict(self._last_state)
+            remote_configs = dict(self._remote_configs)
+        for topic, text in remote_configs.items():
+            client.publish(topic, text, qos=1, retain=True)
+        for sensor_name, value in availability.items():
+            client.publish(f"{self._base}/{sensor_name}/availability", value, qos=1, retain=True)
+        for sensor_name, state in states.items():
+            client.publish(f"{self._base}/{sensor_name}/state", state, qos=0, retain=True)
+        # Last: Home Assistant shows the entities only once they are configured.
+        client.publish(f"{self._base}/availability", ONLINE, qos=1, retain=True)
+
+    def _on_connect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            message = f"MQTT broker {self.where} refused the connection: {reason}"
+            if reason.value in (4, 5, 134, 135):  # bad user name or password / not authorized
+                message += " (check the user and password in ENVIRO_MQTT_URL)"
+            if message != self._refused:  # one line per cause, not one per retry
+                log.error("%s", message)
+            self._refused = message
+            return
+        self._refused = None
+        log.info("connected to the MQTT broker %s", self.where)
+        self._announce(client)
+        self._connected = True
+
+    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+        # paho does not say why (refused, unreachable, a TLS failure): name the usual causes.
+        message = (
+            f"cannot connect to the MQTT broker {self.where}: is it running and reachable"
+            + ("; is its certificate signed by ENVIRO_MQTT_CA?" if self._tls else "?")
+            + " Retrying with back-off."
+        )
+        if message != self._refused:
+            log.error("%s", message)
+        self._refused = message
+
+    def _on_disconnect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if self._connected and not self._closing:
+            log.warning("lost the MQTT broker %s (%s); reconnecting", self.where, reason)
+        self._connected = False
+
+    def close(self) -> None:
+        self._closing = True
+        if self._connected:
+            # A clean stop says offline itself: the broker sends no will then.
+            info = self._client.publish(f"{self._base}/availability", OFFLINE, qos=1, retain=True)
+            with contextlib.suppress(ValueError, RuntimeError):  # the broker went away meanwhile
+                info.wait_for_publish(2)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+def _path(source: str, sensor: str) -> str:
+    """A sensor's topics under the base: its name, or ``nodes/<id>/<sensor>`` for a remote node's."""
+    return sensor if source == LOCAL_SOURCE else f"nodes/{source}/{sensor}"
+
+
+def from_context(context: OutputContext) -> MqttOutput | None:
+    """On when ENVIRO_MQTT_URL is set."""
+    settings = context.settings
+    if settings.mqtt_url is None:
+        return None
+    return MqttOutput(
+        settings.mqtt_url,
+        prefix=settings.mqtt_prefix,
+        ca_file=settings.mqtt_ca,
+        freshness=context.freshness,
+    )

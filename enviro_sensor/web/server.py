@@ -1,0 +1,145 @@
+"""The service under gunicorn: ``enviro-sensor serve``.
+
+One worker, many threads. The worker owns the hardware: the collector polls
+the I2C bus, the serial port and the LCD from that one process. Several
+workers would mean several pollers fighting over one I2C bus, several LCD
+writers, and prometheus_client's multiprocess mode, which forbids the custom
+collectors and label removal the sensor metrics rely on. Scale with threads;
+the handlers only read an in-memory cache.
+
+The worker is gunicorn's threaded worker with one change, in
+``http_worker.RequestBufferingWorker``: its event loop reads each request
+whole before a thread takes it, and closes a connection that has not sent a
+whole request within ENVIRO_REQUEST_TIMEOUT seconds. Stock ``gthread`` gives
+a thread to a connection at its first byte and then waits on the client
+with no deadline, so four clients sending a byte every few seconds stop
+every route, ``/healthz`` included. The other ways out were worse here:
+``gevent``/``eventlet`` monkeypatch threading, and the collector relies on
+real OS threads to abandon a hung driver call (a greenlet blocked in a C
+driver blocks the whole process); ``sync`` has one request at a time;
+gunicorn's ``asgi`` worker would mean leaving Flask's WSGI.
+
+The app is built in the worker (``load``), never in the master and never at
+import: the master parses the settings, binds the socket and watches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from enviro_sensor.settings import Settings
+from enviro_sensor.web import allocator
+from enviro_sensor.web.http_worker import RequestBufferingWorker
+
+# Connections held at once, most of them idle or still sending; past this the
+# one that has waited longest is closed to make room. Each holds at most one
+# head (32 KiB) and body (ENVIRO_MAX_BODY_BYTES) in memory while it sends.
+WORKER_CONNECTIONS = 1000
+# SIGTERM (systemd, podman stop) lets requests in flight finish, for half of
+# this at most; then worker_exit stops the sensors and switches the LCD
+# backlight off, well before the master would kill the worker.
+GRACEFUL_TIMEOUT = 10
+# The worker's heartbeat: its event loop beats every fraction of a second, so
+# this only fires when the process itself is stuck.
+HEARTBEAT_TIMEOUT = 30
+# The access log shows the client, request, status and time in microseconds.
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus'
+
+
+def configure_logging(level: str) -> None:
+    """The product's log lines beside gunicorn's, at the level ENVIRO_LOG_LEVEL names."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level.upper())
+
+
+def bind_address(host: str, port: int) -> str:
+    """gunicorn's ``bind`` for a host (IPv6 in brackets) and port."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _service(worker: Any) -> Any:
+    """The enviro-sensor service of the worker's app, if it has one."""
+    return getattr(getattr(worker, "wsgi", None), "extensions", {}).get("enviro")
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """In the new worker, before it loads the app or starts a thread."""
+    allocator.limit_arenas()
+
+
+def post_worker_init(worker: Any) -> None:
+    """Start the board, collector and LCD once, in the serving worker."""
+    service = _service(worker)
+    if service is not None:
+        service.start()
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Stop background work and release the hardware."""
+    service = _service(worker)
+    if service is not None:
+        service.stop()
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """gunicorn's configuration for these settings."""
+    return {
+        "bind": [bind_address(settings.host, settings.port)],
+        "workers": 1,
+        "worker_class": RequestBufferingWorker.configured(
+            request_timeout=settings.request_timeout, max_body_bytes=settings.max_body_bytes
+        ),
+        "threads": settings.threads,
+        "worker_connections": WORKER_CONNECTIONS,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": settings.log_level,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
+        "timeout": HEARTBEAT_TIMEOUT,
+        # gunicorn's control socket (for gunicornc) would be created under
+        # $HOME, which a container or a hardened unit keeps read-only.
+        "control_socket_disable": True,
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "proc_name": "enviro-sensor",
+        "post_fork": post_fork,
+        "post_worker_init": post_worker_init,
+        "worker_exit": worker_exit,
+    }
+
+
+class ServiceApplication(BaseApplication):
+    """gunicorn running the service; ``gunicorn_args`` are gunicorn's own options over ours."""
+
+    def __init__(self, settings: Settings, gunicorn_args: Sequence[str] = ()) -> None:
+        self.settings = settings
+        self.gunicorn_args = list(gunicorn_args)
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in gunicorn_options(self.settings).items():
+            self.cfg.set(key, value)
+        if self.gunicorn_args:
+            # The gunicorn command's own parser, so its options mean what they say there.
+            parsed = self.cfg.parser().parse_args(self.gunicorn_args)
+            if parsed.args:
+                raise SystemExit(f"enviro-sensor serve: unexpected arguments: {' '.join(parsed.args)}")
+            for key, value in vars(parsed).items():
+                if value is not None and key != "args" and key.lower() in self.cfg.settings:
+                    self.cfg.set(key.lower(), value)
+
+    def load(self) -> Any:
+        """Build the app in the worker, after the fork."""
+        from enviro_sensor.web.app import create_app
+
+        configure_logging(self.settings.log_level)
+        return create_app(self.settings)
+
+
+def serve(settings: Settings, gunicorn_args: Sequence[str] = ()) -> None:
+    """Run the service in the foreground until gunicorn is told to stop."""
+    ServiceApplication(settings, gunicorn_args).run()

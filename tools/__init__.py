@@ -1,1 +1,0 @@
-"""Command-line tools for people working with the service."""
