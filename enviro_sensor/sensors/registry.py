@@ -166,5 +166,8 @@ def groups() -> dict[str, GroupSpec]:
     """Every group by name: declared ones in the order of declaration, then those kinds made."""
     _load_builtins()
     with _lock:
-        names = [*(name for name in _declared if name in _groups), *(n for n in _groups if n not in _declared)]
+        names = [
+            *(name for name in _declared if name in _groups),
+            *(n for n in _groups if n not in _declared),
+        ]
         return {name: _groups[name] for name in names}
