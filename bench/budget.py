@@ -11,7 +11,7 @@ Asserts nothing.
 - ``idle``: the worker's CPU over ``--idle-seconds`` with no client, from
   /proc/<pid>/stat; then the same length sampled by py-spy (if installed),
   whose busy samples are split between the virtual board's emulation
-  (a stack with a frame in ``hardware/virtual/``) and the product.
+  (a stack with a frame in ``enviro_sensor/hardware/virtual/``) and the product.
 - ``metrics``: wrk on ``/healthz`` and ``/metrics`` in turn (the median of
   ``--rounds`` runs each), then the worker's CPU per scrape before and
   after ``--flood`` requests of every kind, unknown paths included.
@@ -224,9 +224,11 @@ def idle(args: argparse.Namespace) -> None:
                 if leaf.startswith(WAITS):
                     # Caught going into or out of a wait: no work of either side.
                     waiting += count
-                elif "hardware/virtual/" in stack:
+                elif "enviro_sensor/hardware/virtual/" in stack:
                     emulation += count
-                    chips[next(f for f in stack.split(";") if "hardware/virtual/" in f)] += count
+                    chips[next(f for f in stack.split(";") if "enviro_sensor/hardware/virtual/" in f)] += (
+                        count
+                    )
                 else:
                     product += count
                     places[leaf] += count

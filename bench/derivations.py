@@ -1,7 +1,7 @@
 """What the gas baseline and the air quality index cost per reading, and on the card.
 
-Feeds ``retrievers.gas_baseline.GasBaseline`` and
-``retrievers.air_quality.AirQualityIndex`` a week of simulated readings at
+Feeds ``enviro_sensor.sensors.gas_baseline.GasBaseline`` and
+``enviro_sensor.sensors.air_quality.AirQualityIndex`` a week of simulated readings at
 their groups' default intervals (gas every 2 s, particulates every 5 s)
 into a temporary ENVIRO_DATA_DIR, timing every ``derive`` call, and
 prints: the mean and 99th percentile time of a call with a full window, the

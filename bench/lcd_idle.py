@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from enviro_sensor.lcd.render import HEIGHT, WIDTH
 from tests.sensor_support import PolledApp
 
-# The default group intervals (retrievers/groups.py) of the groups with pages here.
+# The default group intervals (enviro_sensor/sensors/groups.py) of the groups with pages here.
 INTERVALS = {"weather": 2, "gas": 2, "i2c": 5}
 
 

@@ -1,7 +1,7 @@
 """What the LCD's readings pages cost: drawing a page, and sending it to the panel.
 
 On the virtual board with a manual clock: the weather, gas and particulate
-groups are polled by hand, then every page is drawn (``lcd.readings_page``,
+groups are polled by hand, then every page is drawn (``enviro_sensor.lcd.readings_page``,
 pure) and shown through the real st7735 driver on the emulated panel
 (``Display.refresh``, what the LCD's thread does). Prints the median and
 worst times per page and the process's peak RSS before and after. Asserts

@@ -16,6 +16,7 @@ from enviro_sensor import hardware
 from enviro_sensor.clocks import Clock, SystemClock
 from enviro_sensor.collector.polling import Collector
 from enviro_sensor.hardware.board import Board
+from enviro_sensor.lcd import readings as lcd_readings
 from enviro_sensor.lcd.display import Display
 from enviro_sensor.metrics.sensor_health import SensorHealth
 from enviro_sensor.metrics.service_metrics import ServiceMetrics
@@ -23,10 +24,9 @@ from enviro_sensor.nodes.intake import NodeIntake
 from enviro_sensor.outputs.base import Output, OutputContext
 from enviro_sensor.outputs.hub import OutputHub
 from enviro_sensor.outputs.latest import LatestReadings, LatestStore
-from enviro_sensor.outputs.lcd_readings import LcdReadings
 from enviro_sensor.outputs.registry import build_outputs
-from enviro_sensor.sensors.config import GroupConfig, build_groups
-from enviro_sensor.settings import Settings
+from enviro_sensor.sensors.config import GroupConfig, build_groups, configured_sensors
+from enviro_sensor.settings import BOARD, LCD, NODES, SENSORS, SERVER, STORAGE, Settings
 from enviro_sensor.version import VERSION
 
 if TYPE_CHECKING:
@@ -66,23 +66,42 @@ class Service:
         self.registry = registry
         self.board = board
         self.clock = clock or SystemClock()
-        self.board_kind = board.kind if board is not None else hardware.board_kind(settings.board)
+        server, self._board_options = settings.of(SERVER), settings.of(BOARD)
+        #: Needed by the state-changing routes (None: open to the LAN, safe from other sites).
+        self.api_token = server.api_token
+        #: Where the history lives (None: no history).
+        self.data_dir = settings.of(STORAGE).data_dir
+        self.board_kind = board.kind if board is not None else hardware.board_kind(self._board_options.board)
         self.metrics = ServiceMetrics(registry, VERSION, self.board_kind)
-        self.groups = build_groups(settings)
+        sensor_options = settings.of(SENSORS)
+        # Each kind's own options, by kind: handed to its readers and derivations alone.
+        kind_options = {
+            kind.kind: settings.of(kind.settings)
+            for kind in {
+                sensor.kind.kind: sensor.kind for sensor in configured_sensors(sensor_options.i2c_sensors)
+            }.values()
+            if kind.settings is not None
+        }
+        self.groups = build_groups(sensor_options, kind_options)
         sensors = {sensor.name: sensor for group in self.groups if group.enabled for sensor in group.sensors}
-        context = OutputContext(settings, registry, sensors, tuple(self.groups), self.clock)
-        built = build_outputs(context)
+        context = OutputContext(registry, sensors, tuple(self.groups), self.clock)
+        built = build_outputs(context, settings.of)
+        lcd_options = settings.of(LCD)
+        readings_on_lcd = lcd_readings.from_options(lcd_options, context)
+        if readings_on_lcd is not None:
+            built.append(readings_on_lcd)
+        nodes = settings.of(NODES)
         virtual: tuple[Device, ...] = ()
-        if settings.virtual_nodes:
+        if nodes.virtual:
             # The listener and the virtual nodes run on asyncio (about 3 MB with
             # their modules): imported only by a service that has nodes.
             from enviro_sensor.nodes.virtual import virtual_devices
 
-            virtual = virtual_devices(settings.virtual_nodes, {device.id for device in settings.nodes_file})
+            virtual = virtual_devices(nodes.virtual, {device.id for device in nodes.file})
         # Room for every node waking at once: a node's packet publishes a
         # reading per sensor (its battery included) and, the first time,
         # their status changes.
-        node_records = sum(2 * (len(device.sensors()) + 1) for device in (*settings.nodes_file, *virtual))
+        node_records = sum(2 * (len(device.sensors()) + 1) for device in (*nodes.file, *virtual))
         self.outputs = OutputHub(
             [*built, *(outputs or [])],
             sensors,
@@ -92,9 +111,12 @@ class Service:
         )
         #: The cache the JSON routes answer from.
         self.latest: LatestStore = next(o for o in built if isinstance(o, LatestReadings)).store
-        readers = {name: sensor.kind.reader(sensor, settings, self.clock) for name, sensor in sensors.items()}
+        readers = {
+            name: sensor.kind.reader(sensor, kind_options.get(sensor.kind.kind), self.clock)
+            for name, sensor in sensors.items()
+        }
         derivations = {
-            name: sensor.kind.derivation(sensor, settings, self.clock)
+            name: sensor.kind.derivation(sensor, kind_options.get(sensor.kind.kind), self.clock)
             for name, sensor in sensors.items()
             if sensor.kind.derivation is not None
         }
@@ -105,29 +127,28 @@ class Service:
             self.outputs.publish,
             SensorHealth(registry, _sampling_note(self.groups)),
             self.clock,
-            calibration=settings.calibration,
-            room_reference=settings.room_reference,
+            calibration=sensor_options.calibration,
+            room_reference=sensor_options.room_reference,
             derivations=derivations,
         )
         self._sensors = sensors
         # Remote nodes: a second source of readings, published to the same outputs.
         self.nodes = NodeIntake(
-            (*settings.nodes_file, *virtual), self.outputs.publish, self.clock, registry, settings.data_dir
+            (*nodes.file, *virtual), self.outputs.publish, self.clock, registry, nodes.data_dir
         )
         self.listener: NodeListener | None = None
-        if settings.nodes_port is not None or virtual:
+        if nodes.port is not None or virtual:
             # Virtual nodes alone need no open port: they are served on loopback.
             from enviro_sensor.nodes.listener import NodeListener
 
-            host = settings.host if settings.nodes_port is not None else "127.0.0.1"
-            self.listener = NodeListener(self.nodes, host, settings.nodes_port or 0)
+            host = nodes.host if nodes.port is not None else "127.0.0.1"
+            self.listener = NodeListener(self.nodes, host, nodes.port or 0)
         self.virtual_nodes: VirtualNodes | None = None
         if virtual:
             from enviro_sensor.nodes.virtual import VirtualNodes
 
-            self.virtual_nodes = VirtualNodes(virtual, "127.0.0.1", 0, self.clock, settings.virtual_seed)
-        lcd_readings = next((o for o in built if isinstance(o, LcdReadings)), None)
-        self.display = Display(settings, registry, self.clock, lcd_readings)
+            self.virtual_nodes = VirtualNodes(virtual, "127.0.0.1", 0, self.clock, nodes.virtual_seed)
+        self.display = Display(lcd_options, registry, self.clock, readings_on_lcd)
         self._lock = threading.Lock()
         self._started = False
 
@@ -138,7 +159,7 @@ class Service:
     def open_board(self) -> Board:
         """Open the board (once) and give it the emulated chips the configured sensors need."""
         if self.board is None:
-            self.board = hardware.open_board(self.settings)
+            self.board = hardware.open_board(self._board_options)
         for sensor in self._sensors.values():
             if sensor.kind.emulation is None or sensor.address is None:
                 continue

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from enviro_sensor.hardware.virtual import ManualClock, VirtualBoard
-from enviro_sensor.settings import load_settings
+from enviro_sensor.settings import SENSORS, load_settings
 from enviro_sensor.web.app import create_app
 from tests.virtual_support import FAST_PMS5003
 
@@ -33,6 +33,13 @@ PROMTOOL_ACCEPTED = {
 }
 
 
+def kind_options(kind, environ=None, overrides=None):
+    """A sensor kind's own options as the service hands them to its reader (None: it declares none)."""
+    if kind.settings is None:
+        return None
+    return load_settings(environ or {}, overrides=overrides).of(kind.settings)
+
+
 class PolledApp:
     """The app, its board and its collector, with polling in the test's hands."""
 
@@ -45,9 +52,8 @@ class PolledApp:
         # Every group polled each second unless the test says otherwise: a
         # reading is then fresh for 3 s plus the read timeout of board time
         # (the readers' own waits move the board's clock too).
-        groups = load_settings(environ or {}, overrides=config).intervals
-        intervals = {name: config.pop(f"{name}_interval", 1.0) for name in groups}
-        config["intervals"] = intervals
+        groups = load_settings(environ or {}, overrides=config).of(SENSORS).intervals
+        config.update({f"{name}_interval": config.get(f"{name}_interval", 1.0) for name in groups})
         self.registry = CollectorRegistry(auto_describe=True)
         self.app = create_app(
             load_settings(environ or {}, overrides=config),

@@ -18,7 +18,7 @@ from enviro_sensor.sensors import registry
 from enviro_sensor.sensors.bme680 import HEATER_MS, BME680Error
 from enviro_sensor.sensors.config import Sensor
 from enviro_sensor.settings import SettingsError, load_settings
-from tests.sensor_support import PolledApp
+from tests.sensor_support import PolledApp, kind_options
 from tests.virtual_support import MORNING
 
 
@@ -61,7 +61,7 @@ def board():
 def reader_on(board):
     kind = registry.kinds()["bme680"]
     board.provide_i2c_chip(kind.emulation, 0x77)  # in place of the default BMP280
-    return kind.reader(Sensor("bme680", kind, 0x77, 1, "i2c"), load_settings({}), board.clock)
+    return kind.reader(Sensor("bme680", kind, 0x77, 1, "i2c"), kind_options(kind), board.clock)
 
 
 def test_the_driver_reads_the_room(board):

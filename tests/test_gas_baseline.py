@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from enviro_sensor.sensors.gas_baseline import HOUR, MIN_HOURS, GasBaseline, from_settings
+from enviro_sensor.sensors.gas_baseline import HOUR, MIN_HOURS, SETTINGS, GasBaseline, from_options
 from enviro_sensor.sensors.saved_state import SavedState
 from enviro_sensor.settings import load_settings
 from tests.sensor_support import PolledApp
@@ -160,7 +160,7 @@ def test_without_a_data_dir_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = load_settings({}, overrides={"lcd": "off"})
     assert settings.data_dir is None
-    gas = from_settings(_mics6814(), settings, None)  # type: ignore[arg-type]
+    gas = from_options(_mics6814(), settings.of(SETTINGS), None)  # type: ignore[arg-type]
     feed_hours(gas, 0, 3, clean_hour_every_day)
     gas.close()
     assert list(tmp_path.iterdir()) == []

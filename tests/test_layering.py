@@ -28,23 +28,25 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(path): path for path in PRODUCT_FILES}
 
 
-def _runtime_nodes(tree: ast.AST):
-    """Every node but those under ``if TYPE_CHECKING:``."""
+def _runtime_nodes(tree: ast.AST, at_import: bool = False):
+    """Every node but those under ``if TYPE_CHECKING:`` (and in functions, ``at_import``)."""
     stack = [tree]
     while stack:
         node = stack.pop()
         if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
             stack.extend(node.orelse)
             continue
+        if at_import and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
         yield node
         stack.extend(ast.iter_child_nodes(node))
 
 
-def imports_of(name: str) -> set[str]:
+def imports_of(name: str, at_import: bool = False) -> set[str]:
     """The product modules ``name`` imports (a package import counts as its __init__)."""
     tree = ast.parse(MODULES[name].read_text())
     found = set()
-    for node in _runtime_nodes(tree):
+    for node in _runtime_nodes(tree, at_import):
         targets = []
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
@@ -107,8 +109,27 @@ def test_the_hardware_imports_nothing_above_it():
             assert not {t for t in imports_of(name) if t.split(".")[1] in above}, name
 
 
+def imported_by(name: str) -> set[str]:
+    """Every product module that importing ``name`` loads, directly or through others.
+
+    Imports in function bodies run only when called, so they are left out here.
+    """
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        for target in imports_of(todo.pop(), at_import=True):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
 def test_settings_do_not_import_the_emulator():
-    assert not {t for t in imports_of("enviro_sensor.settings") if t.startswith("enviro_sensor.hardware")}
+    # gunicorn's master reads the settings: the emulation would be held there for nothing.
+    emulation = {
+        t for t in imported_by("enviro_sensor.settings") if t.startswith("enviro_sensor.hardware.virtual")
+    }
+    assert emulation == set()
 
 
 def test_no_two_product_modules_import_each_other():
@@ -123,3 +144,52 @@ def test_a_cycle_would_be_found(tmp_path, monkeypatch):
     monkeypatch.setitem(MODULES, "enviro_sensor.service", tmp_path / "service_loop.py")
     (tmp_path / "service_loop.py").write_text("import collector_loop\n")
     assert set(find_cycle() or []) == {"collector_loop", "enviro_sensor.service"}
+
+
+# What each package may import of the product (docs/architecture.md, "The package").
+MAY_IMPORT = {
+    "clocks": set(),
+    "records": set(),
+    "version": set(),
+    "config": set(),
+    "hardware": {"config", "clocks"},
+    "metrics": set(),
+    "history": set(),
+    "sensors": {"config"},
+    "collector": {"sensors", "metrics", "records", "clocks"},
+    "nodes": {"config", "sensors", "hardware", "records", "clocks"},
+    "outputs": {"config", "sensors", "nodes", "history", "records", "clocks", "version"},
+    "lcd": {"config", "outputs", "sensors", "records", "clocks", "version"},
+}
+COMPOSITION = {"settings", "service", "web", "cli"}
+
+
+def package_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "enviro_sensor"
+
+
+def test_each_package_imports_only_what_the_map_allows():
+    found: dict[str, set[str]] = {}
+    for name in MODULES:
+        for target in imports_of(name):
+            here, there = package_of(name), package_of(target)
+            if here != there and there != "enviro_sensor":
+                found.setdefault(here, set()).add(there)
+    for package, allowed in MAY_IMPORT.items():
+        assert found.get(package, set()) <= allowed, (package, found.get(package, set()) - allowed)
+    # Everything is one of the map's packages.
+    assert set(found) <= set(MAY_IMPORT) | COMPOSITION
+
+
+def test_no_two_packages_import_each_other():
+    found: dict[str, set[str]] = {}
+    for name in MODULES:
+        for target in imports_of(name):
+            here, there = package_of(name), package_of(target)
+            if here != there:
+                found.setdefault(here, set()).add(there)
+    pairs = {
+        tuple(sorted((a, b))) for a, targets in found.items() for b in targets if a in found.get(b, set())
+    }
+    assert pairs == set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from enviro_sensor.settings import SettingsError, all_settings, load_settings
+from enviro_sensor.settings import SENSORS, SettingsError, all_settings, load_settings
 from tests import geiger_kind
 from tests.openapi_support import SpecChecker
 from tests.sensor_support import PolledApp
@@ -104,7 +104,7 @@ def test_its_settings_follow_from_the_declaration():
         names = {setting.env for setting in all_settings()}
         assert "ENVIRO_RADIATION_INTERVAL" in names
         settings = load_settings({"ENVIRO_RADIATION_INTERVAL": "30", "ENVIRO_I2C_SENSORS": "geiger@0x41"})
-        assert settings.intervals["radiation"] == 30.0
+        assert settings.of(SENSORS).intervals["radiation"] == 30.0
         with pytest.raises(
             SettingsError, match="ENVIRO_I2C_SENSORS: geiger@0x76 collides with the board's bme280"
         ):

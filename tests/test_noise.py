@@ -23,8 +23,7 @@ from enviro_sensor.hardware.virtual.clock import ManualClock
 from enviro_sensor.hardware.virtual.sound import encode_s32le
 from enviro_sensor.sensors import noise_capture, registry
 from enviro_sensor.sensors.config import Sensor
-from enviro_sensor.settings import load_settings
-from tests.sensor_support import PolledApp
+from tests.sensor_support import PolledApp, kind_options
 from tests.virtual_support import MORNING
 
 RATE = 16_000
@@ -60,7 +59,7 @@ def board():
 
 def opened_reader(board):
     kind = registry.kinds()["microphone"]
-    reader = kind.reader(Sensor("microphone", kind, None, 1, "noise"), load_settings({}), board.clock)
+    reader = kind.reader(Sensor("microphone", kind, None, 1, "noise"), kind_options(kind), board.clock)
     reader.open(board)
     return reader
 

@@ -162,9 +162,7 @@ def test_the_freshness_window_and_home_assistants_expiry_cover_the_period(polled
     assert polled.collector.groups["weather"].freshness < PERIOD  # other groups keep theirs
     sensor = next(s for s in group.sensors if s.name == "pms5003")
     # What the outputs are given, as the service builds it.
-    context = OutputContext(
-        polled.service.settings, polled.registry, {}, tuple(polled.service.groups), polled.clock
-    )
+    context = OutputContext(polled.registry, {}, tuple(polled.service.groups), polled.clock)
     _, payload = discovery_config(sensor, sensor.fields[0], "pi", "enviro", context.freshness["particulates"])
     assert payload["expire_after"] > PERIOD
 

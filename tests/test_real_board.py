@@ -8,12 +8,12 @@ import pytest
 
 from enviro_sensor.hardware.board import Board
 from enviro_sensor.hardware.real import RealBoard, read_cpu_temperature
-from enviro_sensor.settings import load_settings
+from enviro_sensor.settings import BOARD, load_settings
 
 
 @pytest.fixture
 def settings():
-    return load_settings({"ENVIRO_SERIAL_DEVICE": "/dev/ttyAMA0"})
+    return load_settings({"ENVIRO_SERIAL_DEVICE": "/dev/ttyAMA0"}).of(BOARD).serial_device
 
 
 def test_cpu_temperature_is_read_from_millidegrees(tmp_path, settings):

@@ -26,7 +26,7 @@ from enviro_sensor.sensors.config import Sensor, parse_i2c_sensors
 from enviro_sensor.sensors.scd4x import KEEP_SECONDS, SCD4xError
 from enviro_sensor.sensors.sensirion import SENSIRION_CRC, SmbusConnection
 from enviro_sensor.settings import SettingsError, load_settings
-from tests.sensor_support import PolledApp
+from tests.sensor_support import PolledApp, kind_options
 from tests.virtual_support import MORNING
 
 
@@ -79,7 +79,7 @@ def reader_on(board, kind="scd41", chip_kind=None):
     kinds = registry.kinds()
     board.provide_i2c_chip(kinds[chip_kind or kind].emulation, 0x62)
     sensor = Sensor(kind, kinds[kind], 0x62, 1, "i2c")
-    return kinds[kind].reader(sensor, load_settings({}), board.clock)
+    return kinds[kind].reader(sensor, kind_options(kinds[kind]), board.clock)
 
 
 def test_the_driver_reads_the_room_every_5_seconds(board):

@@ -1,13 +1,13 @@
 """Settings come from ENVIRO_* variables; bad values name the variable."""
 
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from enviro_sensor.settings import SettingsError, all_settings, load_settings
+from enviro_sensor.cli.settings_table import markdown_table
+from enviro_sensor.settings import SENSORS, SettingsError, all_settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,11 @@ def test_values_are_parsed_from_the_environment():
     settings = load_settings(
         {"ENVIRO_PORT": " 9100 ", "ENVIRO_BOARD": "Virtual", "ENVIRO_WEATHER_INTERVAL": "0.5"}
     )
-    assert (settings.port, settings.board, settings.intervals["weather"]) == (9100, "virtual", 0.5)
+    assert (settings.port, settings.board, settings.of(SENSORS).intervals["weather"]) == (
+        9100,
+        "virtual",
+        0.5,
+    )
 
 
 @pytest.mark.parametrize(
@@ -80,15 +84,19 @@ def test_outputs_are_off_until_their_setting_is_given():
     assert (settings.mqtt_url, settings.mqtt_prefix) == ("mqtts://u:p@broker:8883", "home/pi")
 
 
-def test_every_setting_is_documented_in_the_readme_with_its_default():
+def test_the_readmes_settings_table_is_the_one_the_declarations_make():
     readme = (ROOT / "README.md").read_text()
+    begin = readme.index("| variable | default | accepts | meaning |")
+    end = readme.index("<!-- end of the settings table -->")
+    assert readme[begin:end] == markdown_table(), "run `enviro-sensor settings --markdown` into the README"
+
+
+def test_the_table_check_would_see_a_setting_missing_from_the_readme():
+    # What the test above compares: every declared variable has a row with its default.
+    table = markdown_table()
     for setting in all_settings():
-        row = re.search(rf"^\| `{setting.env}` \| (.*?) \|", readme, re.MULTILINE)
-        assert row, f"{setting.env} is missing from the README's settings table"
-        shown = row.group(1).strip("` ").replace("(none)", "")
-        assert shown == setting.default, (
-            f"{setting.env}: README says {shown!r}, code says {setting.default!r}"
-        )
+        default = f"`{setting.default}`" if setting.default else "(none)"
+        assert f"| `{setting.env}` | {default} |" in table
 
 
 def test_serve_stops_with_one_line_on_a_bad_setting():

@@ -18,8 +18,7 @@ from enviro_sensor.sensors import registry
 from enviro_sensor.sensors.base import WarmingUp
 from enviro_sensor.sensors.config import Sensor
 from enviro_sensor.sensors.sgp40 import SGP40Error
-from enviro_sensor.settings import load_settings
-from tests.sensor_support import PolledApp
+from tests.sensor_support import PolledApp, kind_options
 from tests.virtual_support import MORNING
 
 
@@ -44,8 +43,8 @@ def board():
 def reader_on(board, interval=5.0):
     kind = registry.kinds()["sgp40"]
     board.provide_i2c_chip(kind.emulation, 0x59)
-    settings = load_settings({}, overrides={"i2c_interval": interval})
-    return kind.reader(Sensor("sgp40", kind, 0x59, 1, "i2c"), settings, board.clock)
+    options = kind_options(kind, overrides={"i2c_interval": interval})
+    return kind.reader(Sensor("sgp40", kind, 0x59, 1, "i2c"), options, board.clock)
 
 
 def test_the_index_waits_out_the_blackout_then_follows_the_air(board):

@@ -1,6 +1,6 @@
 """The vendor drivers that sleep through a conversion instead of polling for its end.
 
-``retrievers.timed_ads1015.TimedADS1015`` and ``retrievers.timed_bme280.TimedBME280``
+``enviro_sensor.sensors.timed_ads1015.TimedADS1015`` and ``enviro_sensor.sensors.timed_bme280.TimedBME280``
 subclass ads1015 and bme280: each must read exactly what the vendor's own
 driver reads from the same virtual chip at the same board time, with fewer
 transactions on the bus and one wait per conversion.

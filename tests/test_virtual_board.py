@@ -17,7 +17,7 @@ from enviro_sensor.hardware.board import PINS, Board
 from enviro_sensor.hardware.virtual import VirtualBoard
 from enviro_sensor.hardware.virtual.clock import ManualClock, WallClock
 from enviro_sensor.hardware.virtual.faults import Faults
-from enviro_sensor.settings import load_settings
+from enviro_sensor.settings import BOARD, load_settings
 from tests.virtual_support import FAST_PMS5003, MORNING
 
 
@@ -71,8 +71,8 @@ def test_cpu_temperature_comes_from_the_model(board):
     assert 45 <= celsius <= 60
 
 
-def test_from_settings_follows_this_machines_time_zone():
-    board = VirtualBoard.from_settings(load_settings({"ENVIRO_VIRTUAL_SEED": "4"}))
+def test_from_options_follows_this_machines_time_zone():
+    board = VirtualBoard.from_options(load_settings({"ENVIRO_VIRTUAL_SEED": "4"}).of(BOARD))
     assert board.seed == 4
     assert board.environment.utc_offset_seconds == time.localtime().tm_gmtoff
     assert board.faults.configured("bme280") is None

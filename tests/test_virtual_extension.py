@@ -230,7 +230,7 @@ def test_a_dotted_name_reaches_a_classmethod_or_attribute():
 
 
 def test_a_real_board_has_its_chips_already():
-    board = RealBoard(settings=None)
+    board = RealBoard()
     assert isinstance(board, Board)
     # Nothing is imported, made or opened: the part is wired or it is not.
     assert board.provide_i2c_chip("no_such_package.no_such_module:emulate", 0x38) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import re
 import threading
@@ -13,7 +14,7 @@ import bme280
 import ltr559
 import pytest
 
-from enviro_sensor import hardware
+from enviro_sensor.hardware.options import device_faults
 from enviro_sensor.hardware.virtual import VirtualBoard
 from enviro_sensor.hardware.virtual.chips import bosch
 from enviro_sensor.hardware.virtual.chips.mics6814 import element_ohms
@@ -24,7 +25,7 @@ from enviro_sensor.hardware.virtual.faults import (
     known_device_faults,
     parse_fault_spec,
 )
-from enviro_sensor.settings import SettingsError, load_settings
+from enviro_sensor.settings import BOARD, SettingsError, load_settings
 
 # Each I2C device, its address, and a register it answers.
 I2C_DEVICES = [
@@ -77,17 +78,17 @@ def test_a_fault_setting_that_is_no_list_of_pairs_stops_start_up_with_one_line()
 )
 def test_a_fault_the_board_cannot_have_stops_start_up_with_one_line(value, message):
     # The settings check the syntax; which devices and faults exist is the board's to say.
-    settings = load_settings({"ENVIRO_VIRTUAL_FAULTS": value})
-    with pytest.raises(FaultSpecError) as caught:
-        hardware.check_settings(settings)
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"ENVIRO_VIRTUAL_FAULTS": value})
     assert str(caught.value) == message
+    options = dataclasses.replace(load_settings({}).of(BOARD), virtual_faults=device_faults(value))
     with pytest.raises(FaultSpecError):
-        VirtualBoard.from_settings(settings)
+        VirtualBoard.from_options(options)
 
 
 def test_the_board_takes_its_faults_from_the_settings():
     settings = load_settings({"ENVIRO_VIRTUAL_FAULTS": "ltr559=absent", "ENVIRO_VIRTUAL_SEED": "9"})
-    board = VirtualBoard.from_settings(settings)
+    board = VirtualBoard.from_options(settings.of(BOARD))
     assert board.faults.configured("ltr559") == "absent"
     assert board.environment.seed == 9
     with pytest.raises(OSError) as caught:

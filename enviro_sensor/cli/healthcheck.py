@@ -2,7 +2,9 @@
 
 The container's HEALTHCHECK and the Quadlet unit's HealthCmd run it inside
 the container (``enviro-sensor healthcheck``), so the image needs no curl. It
-reads the same ENVIRO_HOST and ENVIRO_PORT settings gunicorn binds with.
+reads the same ENVIRO_HOST and ENVIRO_PORT settings gunicorn binds with, and
+only the server's settings: podman runs it every 30 s, and the sensor kinds'
+table is no business of a health check.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import sys
 import urllib.error
 import urllib.request
 
-from enviro_sensor.settings import SettingsError, load_settings
+from enviro_sensor.config.declarations import SettingsError, read
+from enviro_sensor.config.server import SETTINGS as SERVER
 
 # A wildcard address is where gunicorn listens, not where to connect.
 WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1"}
@@ -25,11 +28,11 @@ def healthz_url(host: str, port: int) -> str:
 
 def main() -> int:
     try:
-        settings = load_settings()
+        server = read([SERVER]).of(SERVER)
     except SettingsError as err:
         print(f"unhealthy: {err}", file=sys.stderr)
         return 1
-    url = healthz_url(settings.host, settings.port)
+    url = healthz_url(server.host, server.port)
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
             status = response.status

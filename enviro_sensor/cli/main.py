@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace, extra: list[str]) -> int:
 def _check(args: argparse.Namespace, extra: list[str]) -> int:
     from enviro_sensor.cli.check import run_check
 
-    return run_check(sys.stdout)
+    return run_check(sys.stdout, sys.stderr)
 
 
 def _settings(args: argparse.Namespace, extra: list[str]) -> int:

@@ -1,8 +1,8 @@
 """The board: the buses and pins the vendor drivers are constructed with.
 
-Two kinds share one interface (``hardware.board.Board``): the real Enviro+ on
+Two kinds share one interface (``enviro_sensor.hardware.board.Board``): the real Enviro+ on
 a Raspberry Pi, and the virtual board whose emulated chips the same drivers
-talk to. ``open_board`` picks one from the settings.
+talk to. ``open_board`` picks one from the board's options (``enviro_sensor.hardware.options``).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from typing import Any
 
 from enviro_sensor.hardware.board import Board
+from enviro_sensor.hardware.options import BoardOptions
 
 log = logging.getLogger(__name__)
 
@@ -28,38 +28,19 @@ def board_kind(choice: str, exists: Callable[[str], bool] = os.path.exists) -> s
     return "real" if exists(REAL_BUS_DEVICE) else "virtual"
 
 
-def open_board(settings: Any) -> Board:
-    """Open the board the settings ask for and log which one it is."""
-    kind = board_kind(settings.board)
+def open_board(options: BoardOptions) -> Board:
+    """Open the board the options ask for and log which one it is."""
+    kind = board_kind(options.board)
     reason = (
         "ENVIRO_BOARD"
-        if settings.board != "auto"
+        if options.board != "auto"
         else f"{REAL_BUS_DEVICE} " + ("present" if kind == "real" else "absent")
     )
     log.info("using the %s board (%s)", kind, reason)
     if kind == "real":
         from enviro_sensor.hardware.real import RealBoard
 
-        return RealBoard(settings)
+        return RealBoard(options.serial_device)
     from enviro_sensor.hardware.virtual import VirtualBoard
 
-    return VirtualBoard.from_settings(settings)
-
-
-def check_settings(settings: Any) -> None:
-    """Stop start-up on board settings the chosen board cannot use (one line, naming the setting).
-
-    The virtual board's faults are checked by the virtual board itself, so
-    the settings never need the emulator; nothing is imported for a real
-    board without faults. Raises ``hardware.virtual.faults.FaultSpecError``
-    (a ValueError) whose message starts with the setting's name.
-    """
-    if not settings.virtual_faults:
-        return
-    from enviro_sensor.hardware.virtual.faults import FaultSpecError, parse_fault_spec
-
-    spec = ",".join(f"{device}={fault}" for device, fault in settings.virtual_faults.items())
-    try:
-        parse_fault_spec(spec)
-    except FaultSpecError as err:
-        raise FaultSpecError(f"ENVIRO_VIRTUAL_FAULTS: {err}") from None
+    return VirtualBoard.from_options(options)

@@ -76,6 +76,15 @@ class Board(abc.ABC):
         """
         return None
 
+    def probe_spi(self, port: int, chip_select: int) -> None:  # noqa: B027 - see probe_gpio
+        """Raise OSError (ENOENT, EACCES) when SPI ``port``.``chip_select`` cannot be opened."""
+
+    def probe_gpio(self) -> None:  # noqa: B027 - a board without the check has nothing to find
+        """Raise OSError (ENOENT, EACCES) when the GPIO chip cannot be opened."""
+
+    def probe_microphone(self) -> None:  # noqa: B027 - see probe_gpio
+        """Raise OSError when the microphone's capture device is not there."""
+
     @abc.abstractmethod
     def cpu_temperature(self) -> float:
         """The Pi's CPU temperature in degrees Celsius."""

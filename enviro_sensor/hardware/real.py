@@ -13,6 +13,9 @@ fails here that ``except Exception`` does not see or does not expect:
 
 from __future__ import annotations
 
+import errno
+import glob
+import os
 import threading
 from typing import Any
 
@@ -35,6 +38,11 @@ def read_cpu_temperature(path: str = THERMAL_ZONE) -> float:
         return int(text) / 1000
     except ValueError:
         raise ValueError(f"{path}: expected millidegrees, got {text!r}") from None
+
+
+def _open_and_close(path: str) -> None:
+    """Raise what opening ``path`` for reading and writing raises (ENOENT, EACCES)."""
+    os.close(os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK))
 
 
 class SerialisedBus:
@@ -68,8 +76,12 @@ class RealBoard(Board):
 
     kind = "real"
 
-    def __init__(self, settings: Any, *, thermal_zone: str = THERMAL_ZONE) -> None:
-        self._settings = settings
+    def __init__(
+        self, serial_device: str = "/dev/serial0", *, thermal_zone: str = THERMAL_ZONE, devices: str = "/dev"
+    ) -> None:
+        self._serial_device = serial_device
+        #: Where the device files are (a test points it at a folder of its own).
+        self._devices = devices
         self._thermal_zone = thermal_zone
         self._buses: dict[int, SerialisedBus] = {}
         self._lock = threading.Lock()
@@ -78,7 +90,9 @@ class RealBoard(Board):
         """/dev/i2c-<number>, opened on first use and shared after."""
         with self._lock:
             if number not in self._buses:
-                self._buses[number] = SerialisedBus(smbus2.SMBus(number))
+                self._buses[number] = SerialisedBus(
+                    smbus2.SMBus(os.path.join(self._devices, f"i2c-{number}"))
+                )
             return self._buses[number]
 
     def driver_pin(self, name: str) -> int:
@@ -86,8 +100,8 @@ class RealBoard(Board):
         return PINS[name]
 
     def serial_device(self) -> str:
-        """The serial port the settings name (``ENVIRO_SERIAL_DEVICE``)."""
-        return self._settings.serial_device
+        """The serial port ``ENVIRO_SERIAL_DEVICE`` names."""
+        return self._serial_device
 
     def open_lcd(self) -> Any:
         """The vendor ST7735 driver on SPI 0.1, as the Enviro+ wires the LCD.
@@ -102,6 +116,26 @@ class RealBoard(Board):
             rotation=270,
             spi_speed_hz=LCD_SPI_SPEED_HZ,
         )
+
+    def probe_spi(self, port: int, chip_select: int) -> None:
+        _open_and_close(os.path.join(self._devices, f"spidev{port}.{chip_select}"))
+
+    def probe_gpio(self) -> None:
+        # The Enviro+'s lines are on the SoC's chip: gpiochip0 (gpiochip4 on a Pi 5 with older kernels).
+        chips = sorted(glob.glob(os.path.join(self._devices, "gpiochip*")))
+        if not chips:
+            raise FileNotFoundError(errno.ENOENT, "No GPIO chip", os.path.join(self._devices, "gpiochip0"))
+        _open_and_close(chips[0])
+
+    def probe_microphone(self) -> None:
+        """The ALSA device enviroplus records from (``adau7002``), as PortAudio lists it."""
+        try:
+            import sounddevice  # type: ignore[import-untyped]
+        except OSError as err:  # PortAudio is missing: its library cannot be loaded
+            raise OSError(errno.ENOENT, f"PortAudio cannot be loaded: {err}", "libportaudio2") from None
+        names = [str(device.get("name", "")) for device in sounddevice.query_devices()]
+        if not any("adau7002" in name for name in names):
+            raise OSError(errno.ENODEV, "No such device", "adau7002")
 
     def cpu_temperature(self) -> float:
         """The SoC's temperature in degrees Celsius."""

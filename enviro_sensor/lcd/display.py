@@ -7,7 +7,7 @@ the panel holds one lock; a request that cannot have it within
 cannot be opened or written leaves the service running: the LCD routes
 answer 503 with the reason.
 
-Between messages the LCD's own thread shows what ``lcd.screen`` decides:
+Between messages the LCD's own thread shows what ``enviro_sensor.lcd.screen`` decides:
 pages of readings (ENVIRO_LCD_MODE=readings) or the start-up screen. A
 request only ever draws the message it posts.
 """
@@ -25,10 +25,11 @@ from prometheus_client import CollectorRegistry
 from enviro_sensor.clocks import Clock, SystemClock
 from enviro_sensor.lcd.frames import FrameSender
 from enviro_sensor.lcd.metrics import LcdMetrics
+from enviro_sensor.lcd.options import LcdOptions
+from enviro_sensor.lcd.readings import LcdReadings
 from enviro_sensor.lcd.render import Rendering, Style, render
 from enviro_sensor.lcd.screen import Plan, Screen
 from enviro_sensor.lcd.startup import startup_message
-from enviro_sensor.outputs.lcd_readings import LcdReadings
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +65,13 @@ class Display:
 
     def __init__(
         self,
-        settings: Any,
+        options: LcdOptions,
         registry: CollectorRegistry,
         clock: Clock | None = None,
         readings: LcdReadings | None = None,
     ) -> None:
-        self.enabled = settings.lcd == "on"
-        self._listen = (settings.host, settings.port)
+        self.enabled = options.enabled
+        self._listen = (options.host, options.port)
         self._lock = threading.Lock()  # held for every use of the panel
         self._board: Any = None
         self._driver: Any = None
@@ -85,8 +86,8 @@ class Display:
         #: What the readings pages are drawn from (None in messages mode).
         self.readings = readings
         self.screen = Screen(
-            settings.lcd_mode,
-            settings.lcd_page_seconds,
+            options.mode,
+            options.page_seconds,
             self._clock,
             readings,
             self._startup_image,

@@ -6,7 +6,7 @@ Vietnamese). When Debian's ``fonts-dejavu-core`` is installed (Raspberry Pi
 OS has it), DejaVu Sans fills in what Noto Sans lacks: arrows, symbols, some
 emoji. Pillow's own font is the last resort if no font file can be loaded.
 A character none of them covers is drawn as a visible replacement (see
-``lcd.render``).
+``enviro_sensor.lcd.render``).
 """
 
 from __future__ import annotations

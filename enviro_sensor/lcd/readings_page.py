@@ -1,6 +1,6 @@
 """One readings page as a 160x80 image: the quantity, its value and unit, a chart.
 
-Pure, like ``lcd.render``: the same content gives the same pixels. The
+Pure, like ``enviro_sensor.lcd.render``: the same content gives the same pixels. The
 heading names the quantity and where the page stands among the others; the
 value is as large as fits beside its unit; the chart below draws the recent
 values, newest at the right, scaled to their own range (never narrower than

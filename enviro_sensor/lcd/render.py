@@ -1,7 +1,7 @@
 """Text to a 160x80 image that fits the Enviro+ LCD, and what was drawn.
 
 Pure: no hardware, same text in, same pixels out. The text is cleaned and
-unknown characters replaced (``lcd.text``), then laid out at the largest font
+unknown characters replaced (``enviro_sensor.lcd.text``), then laid out at the largest font
 size whose wrapped lines fit the screen. Past what fits at the smallest size
 a person can still read on a 0.96" panel, the last line ends in an ellipsis.
 """

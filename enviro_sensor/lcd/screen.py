@@ -26,9 +26,9 @@ from PIL import Image
 
 from enviro_sensor.clocks import Clock
 from enviro_sensor.lcd.fonts import Face
+from enviro_sensor.lcd.readings import LcdReadings
 from enviro_sensor.lcd.readings_page import PageContent, page_look, render_page
 from enviro_sensor.lcd.render import render
-from enviro_sensor.outputs.lcd_readings import LcdReadings
 
 READINGS, MESSAGES = "readings", "messages"
 NO_PAGES = "No readings to show"

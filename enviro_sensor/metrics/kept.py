@@ -6,7 +6,7 @@ a poll and the request histogram once a request, while a scraper may ask
 many times a second; building what did not change was most of the cost of
 /metrics. These keep the samples (made by the library's own metric
 families, so names, suffixes and labels are the library's) until a value
-changes, and the exposition (``api.exposition``) then reuses their text too.
+changes, and the exposition (``enviro_sensor.web.exposition``) then reuses their text too.
 tests/test_exposition.py shows each writes what the library's metric writes.
 """
 

@@ -1,6 +1,6 @@
 """The node's side of the packet protocol: connect, send one packet, wait for the answer.
 
-Used by the virtual nodes, by ``python -m tools.node_sender`` and by the
+Used by the virtual nodes, by ``enviro-sensor send-node`` and by the
 tests; it is what a node's firmware does, in Python.
 """
 

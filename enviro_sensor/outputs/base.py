@@ -11,14 +11,12 @@ from prometheus_client import CollectorRegistry
 from enviro_sensor.clocks import Clock
 from enviro_sensor.records import Reading, StatusChange
 from enviro_sensor.sensors.config import GroupConfig, Sensor
-from enviro_sensor.settings import Settings
 
 
 @dataclasses.dataclass(frozen=True)
 class OutputContext:
-    """What an output module is given to build its output from."""
+    """What every output module is given to build its output from (its own options come beside it)."""
 
-    settings: Settings
     registry: CollectorRegistry
     #: The polled sensors' declarations, by name.
     sensors: Mapping[str, Sensor]

@@ -16,6 +16,7 @@ and belong on a RAM-backed directory such as /run (the SD card is spared).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -27,6 +28,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector as PrometheusCollector
 
+from enviro_sensor.config import parsers
+from enviro_sensor.config.declarations import Setting, declare
 from enviro_sensor.outputs.base import Output, OutputContext
 from enviro_sensor.outputs.latest import LatestStore
 from enviro_sensor.outputs.prometheus import measurement_families
@@ -120,9 +123,29 @@ class FileTree(Output):
         write_atomically(self.directory / f"{sensor}.json", (json.dumps(document) + "\n").encode())
 
 
-def from_context(context: OutputContext) -> FileTree | None:
+@dataclasses.dataclass(frozen=True)
+class FilesOptions:
+    #: None: the output is off.
+    export_dir: str | None
+
+
+SETTINGS = declare(
+    "files",
+    FilesOptions,
+    Setting(
+        "export_dir",
+        "",
+        parsers.optional_directory,
+        "directory for the latest reading of each sensor as `<sensor>.json` and `enviro.prom` "
+        "for node_exporter's textfile collector (best on tmpfs, e.g. /run/enviro-sensor); empty for none",
+    ),
+    prefix="",
+)
+
+
+def from_context(context: OutputContext, options: FilesOptions) -> FileTree | None:
     """On when ENVIRO_EXPORT_DIR is set."""
-    directory = context.settings.export_dir
+    directory = options.export_dir
     if directory is None:
         return None
     store = LatestStore(context.sensors, context.freshness, context.clock)

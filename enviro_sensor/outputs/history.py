@@ -10,12 +10,15 @@ down, and is tried again one interval later.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import threading
 from collections.abc import Mapping
 
 from enviro_sensor.clocks import Clock
+from enviro_sensor.config import parsers
+from enviro_sensor.config.declarations import Setting, declare
 from enviro_sensor.history.database import path_in
 from enviro_sensor.history.writer import HistoryWriter, Limits
 from enviro_sensor.outputs.base import Output, OutputContext
@@ -147,14 +150,51 @@ class HistoryOutput(Output):
             self._drop_writer()
 
 
-def from_context(context: OutputContext) -> HistoryOutput | None:
+@dataclasses.dataclass(frozen=True)
+class HistoryOptions:
+    flush: float
+    raw_days: float
+    days: float
+    max_mb: float
+    #: The history is off without it.
+    data_dir: str | None
+
+
+SETTINGS = declare(
+    "history",
+    HistoryOptions,
+    Setting(
+        "flush",
+        "60",
+        parsers.seconds(1, 3600),
+        "seconds between batched writes of the history (a crash loses at most one batch)",
+    ),
+    Setting(
+        "raw_days", "7", parsers.number(0.01, 3650, "days"), "days every raw reading is kept in the history"
+    ),
+    Setting(
+        "days",
+        "400",
+        parsers.number(1, 36500, "days"),
+        "days the per-5-minute minimum, mean and maximum are kept in the history",
+    ),
+    Setting(
+        "max_mb",
+        "1000",
+        parsers.number(1, 1_000_000, "MB"),
+        "size the history file (with its write-ahead log) never exceeds, in MB; the oldest days go first",
+    ),
+    shared=("data_dir",),
+)
+
+
+def from_context(context: OutputContext, options: HistoryOptions) -> HistoryOutput | None:
     """On when ENVIRO_DATA_DIR names a directory."""
-    settings = context.settings
-    if not settings.data_dir:
+    if not options.data_dir:
         return None
     limits = Limits(
-        raw_days=settings.history_raw_days,
-        days=settings.history_days,
-        max_bytes=int(settings.history_max_mb * 1024 * 1024),
+        raw_days=options.raw_days,
+        days=options.days,
+        max_bytes=int(options.max_mb * 1024 * 1024),
     )
-    return HistoryOutput(settings.data_dir, limits, settings.history_flush, context.clock)
+    return HistoryOutput(options.data_dir, limits, options.flush, context.clock)

@@ -193,6 +193,11 @@ class OutputHub:
         if registry is not None:
             registry.register(_HubMetrics(self))
 
+    @property
+    def outputs(self) -> list[Output]:
+        """The outputs the hub runs, in order."""
+        return [runner.output for runner in self._runners]
+
     def start(self) -> None:
         """Start every output's thread; a second call does nothing."""
         if self._started:

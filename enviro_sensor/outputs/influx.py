@@ -17,6 +17,7 @@ counted. The SD card sees one append per failed batch, not per point.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import socket
@@ -26,6 +27,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from enviro_sensor.clocks import Clock
+from enviro_sensor.config import parsers
+from enviro_sensor.config.declarations import Setting, declare
 from enviro_sensor.outputs.base import Output, OutputContext
 from enviro_sensor.records import LOCAL_SOURCE, Reading, StatusChange
 
@@ -260,18 +263,56 @@ class WriteRefused(Exception):
     """The server answered, but with an error worth trying again (5xx)."""
 
 
-def from_context(context: OutputContext) -> InfluxOutput | None:
+@dataclasses.dataclass(frozen=True)
+class InfluxOptions:
+    #: None: the output is off.
+    url: str | None
+    db: str | None
+    org: str | None
+    bucket: str | None
+    token: str | None
+    #: Where the outage buffer is kept; None: in memory.
+    data_dir: str | None
+
+
+def check_api(options: InfluxOptions) -> None:
+    """A server URL needs a database (v1 API) or an organisation and bucket (v2)."""
+    if options.url and not options.db and not (options.org and options.bucket):
+        raise ValueError(
+            "ENVIRO_INFLUX_URL: needs ENVIRO_INFLUX_DB (v1 API) or ENVIRO_INFLUX_ORG and ENVIRO_INFLUX_BUCKET (v2)"
+        )
+
+
+SETTINGS = declare(
+    "influx",
+    InfluxOptions,
+    Setting(
+        "url",
+        "",
+        parsers.http_url,
+        "InfluxDB (or compatible) server's base URL, e.g. `http://influx:8086`, to write every reading to; "
+        "empty for none",
+    ),
+    Setting("db", "", parsers.optional_text, "database to write to through the v1 API (`/write?db=`)"),
+    Setting("org", "", parsers.optional_text, "organisation, for the v2 API (`/api/v2/write`)"),
+    Setting("bucket", "", parsers.optional_text, "bucket, for the v2 API"),
+    Setting("token", "", parsers.optional_text, "API token, for the v2 API", secret=True),
+    shared=("data_dir",),
+    check=check_api,
+)
+
+
+def from_context(context: OutputContext, options: InfluxOptions) -> InfluxOutput | None:
     """On when ENVIRO_INFLUX_URL is set."""
-    settings = context.settings
-    if settings.influx_url is None:
+    if options.url is None:
         return None
     return InfluxOutput(
-        settings.influx_url,
+        options.url,
         context.clock,
-        db=settings.influx_db,
-        org=settings.influx_org,
-        bucket=settings.influx_bucket,
-        token=settings.influx_token,
-        data_dir=settings.data_dir,
+        db=options.db,
+        org=options.org,
+        bucket=options.bucket,
+        token=options.token,
+        data_dir=options.data_dir,
         registry=context.registry,
     )

@@ -183,6 +183,6 @@ class LatestReadings(Output):
         self.store.put_status(change)
 
 
-def from_context(context: OutputContext) -> LatestReadings:
+def from_context(context: OutputContext, options: None = None) -> LatestReadings:
     """Always on: the JSON routes answer from it."""
     return LatestReadings(LatestStore(context.sensors, context.freshness, context.clock))

@@ -29,6 +29,7 @@ reading that comes while the broker is away raises, so the hub counts it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import math
@@ -40,6 +41,8 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from enviro_sensor.config import parsers
+from enviro_sensor.config.declarations import Setting, declare
 from enviro_sensor.nodes.fields import field_of
 from enviro_sensor.outputs.base import Output, OutputContext, Unavailable
 from enviro_sensor.records import LOCAL_SOURCE, Reading, StatusChange
@@ -352,14 +355,66 @@ def _path(source: str, sensor: str) -> str:
     return sensor if source == LOCAL_SOURCE else f"nodes/{source}/{sensor}"
 
 
-def from_context(context: OutputContext) -> MqttOutput | None:
+@parsers.described("mqtt:// or mqtts:// URL, or empty for none")
+def broker_url(text: str) -> str | None:
+    """``mqtt://[user:pass@]host[:port]`` or ``mqtts://...``; empty for none."""
+    value = text.strip()
+    if not value:
+        return None
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise ValueError(f"expected mqtt://host[:port] or mqtts://host[:port], got scheme {parts.scheme!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number or out of range
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ValueError("names no host")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("expected no path or query after the host and port")
+    return value
+
+
+@parsers.described("a topic level such as enviro (no spaces, # or +)")
+def topic_prefix(text: str) -> str:
+    value = text.strip().strip("/")
+    if not value or any(c in value for c in "#+") or any(c.isspace() for c in value):
+        raise ValueError(f"expected a topic such as enviro (no spaces, # or +), got {text!r}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class MqttOptions:
+    #: None: the output is off.
+    url: str | None
+    prefix: str
+    ca: str | None
+
+
+SETTINGS = declare(
+    "mqtt",
+    MqttOptions,
+    Setting(
+        "url",
+        "",
+        broker_url,
+        "MQTT broker to publish to with Home Assistant discovery, `mqtt://[user:pass@]host[:1883]` "
+        "or `mqtts://...`; empty for none",
+    ),
+    Setting("prefix", "enviro", topic_prefix, "first level of the MQTT state and availability topics"),
+    Setting(
+        "ca", "", parsers.optional_file, "CA certificate file for `mqtts://` (default: the system's CAs)"
+    ),
+)
+
+
+def from_context(context: OutputContext, options: MqttOptions) -> MqttOutput | None:
     """On when ENVIRO_MQTT_URL is set."""
-    settings = context.settings
-    if settings.mqtt_url is None:
+    if options.url is None:
         return None
     return MqttOutput(
-        settings.mqtt_url,
-        prefix=settings.mqtt_prefix,
-        ca_file=settings.mqtt_ca,
+        options.url,
+        prefix=options.prefix,
+        ca_file=options.ca,
         freshness=context.freshness,
     )

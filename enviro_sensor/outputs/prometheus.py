@@ -137,7 +137,7 @@ class _Gauges(PrometheusCollector):
         return iter(self._output.families())
 
 
-def from_context(context: OutputContext) -> PrometheusGauges:
+def from_context(context: OutputContext, options: None = None) -> PrometheusGauges:
     """Always on: /metrics is part of the service."""
     store = LatestStore(context.sensors, context.freshness, context.clock)
     return PrometheusGauges(store, context.registry, context.intervals)

@@ -21,9 +21,12 @@ reason ``error``) and the next one waits twice as long, up to an hour.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 from collections.abc import Mapping
 
+from enviro_sensor.config import parsers
+from enviro_sensor.config.declarations import Setting, declare
 from enviro_sensor.outputs.base import Output, OutputContext, Unavailable
 from enviro_sensor.records import LOCAL_SOURCE, Reading, StatusChange
 from enviro_sensor.version import SERVICE, VERSION
@@ -145,9 +148,42 @@ class SensorCommunity(Output):
         self._session.close()
 
 
-def from_context(context: OutputContext) -> SensorCommunity | None:
+@parsers.described("an id such as raspi-00000000abcdef12, or empty for none")
+def sensor_id(text: str) -> str | None:
+    value = text.strip()
+    if value and (any(c.isspace() for c in value) or len(value) > 64):
+        raise ValueError(f"expected an id such as raspi-00000000abcdef12, got {text!r}")
+    return value or None
+
+
+@dataclasses.dataclass(frozen=True)
+class SensorCommunityOptions:
+    #: None: the output is off.
+    id: str | None
+    url: str
+
+
+SETTINGS = declare(
+    "sensor_community",
+    SensorCommunityOptions,
+    Setting(
+        "id",
+        "",
+        sensor_id,
+        "sensor id registered at sensor.community (`raspi-` and the Pi's serial number) to post "
+        "particulates and weather to every 145 s; empty for none",
+    ),
+    Setting(
+        "url",
+        "https://api.sensor.community/v1/push-sensor-data/",
+        parsers.http_url,
+        "sensor.community's push API",
+    ),
+)
+
+
+def from_context(context: OutputContext, options: SensorCommunityOptions) -> SensorCommunity | None:
     """On when ENVIRO_SENSOR_COMMUNITY_ID is set."""
-    settings = context.settings
-    if settings.sensor_community_id is None:
+    if options.id is None:
         return None
-    return SensorCommunity(settings.sensor_community_id, settings.sensor_community_url)
+    return SensorCommunity(options.id, options.url)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from enviro_sensor.sensors import aqi
 from enviro_sensor.sensors.derivation import Derived
@@ -27,7 +27,6 @@ from enviro_sensor.sensors.saved_state import SavedState
 if TYPE_CHECKING:
     from enviro_sensor.clocks import Clock
     from enviro_sensor.sensors.config import Sensor
-    from enviro_sensor.settings import Settings
 
 HOUR = 3600.0
 FILE_VERSION = 1
@@ -140,7 +139,7 @@ class AirQualityIndex:
             self._averages = loaded
 
 
-def from_settings(sensor: Sensor, settings: Settings, clock: Clock) -> AirQualityIndex:
+def from_options(sensor: Sensor, options: Any, clock: Clock) -> AirQualityIndex:
     """The index of one PMS5003, its hours kept in ENVIRO_DATA_DIR when it is set."""
     del clock  # the reading's own time is what counts
-    return AirQualityIndex(SavedState(settings.data_dir, f"air-quality-{sensor.name}.json", SAVE_EVERY))
+    return AirQualityIndex(SavedState(options.data_dir, f"air-quality-{sensor.name}.json", SAVE_EVERY))

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from enviro_sensor.clocks import Clock
     from enviro_sensor.hardware.board import Board
     from enviro_sensor.sensors.config import Sensor
-    from enviro_sensor.settings import Settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,13 +117,14 @@ class SensorReader(abc.ABC):
     """One configured part, read through its vendor driver.
 
     Built by its kind's declaration with the configured sensor (name,
-    address, bus), the settings and the clock; waits go through
+    address, bus), the kind's own options (what its ``settings`` declaration
+    reads, or None when it declares none) and the clock; waits go through
     ``self.clock.sleep`` so tests move time instead of waiting.
     """
 
-    def __init__(self, sensor: Sensor, settings: Settings, clock: Clock) -> None:
+    def __init__(self, sensor: Sensor, options: Any, clock: Clock) -> None:
         self.sensor = sensor
-        self.settings = settings
+        self.options = options
         self.clock = clock
 
     @property

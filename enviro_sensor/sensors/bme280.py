@@ -7,9 +7,12 @@ corrected for the Pi's CPU heat (retrievers.compensation).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
+from enviro_sensor.config import parsers
+from enviro_sensor.config.declarations import Setting, declare
 from enviro_sensor.sensors import quantities
 from enviro_sensor.sensors.base import Field, SensorReader
 from enviro_sensor.sensors.compensation import RecentAverage, compensated_humidity, compensated_temperature
@@ -20,7 +23,6 @@ if TYPE_CHECKING:
     from enviro_sensor.hardware.board import Board
     from enviro_sensor.sensors.config import Sensor
     from enviro_sensor.sensors.timed_bme280 import TimedBME280
-    from enviro_sensor.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +64,32 @@ FIELDS = (
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class BME280Options:
+    """How strongly the CPU's heat is taken out of the BME280's temperature."""
+
+    temperature_factor: float
+
+
+SETTINGS = declare(
+    "bme280",
+    BME280Options,
+    Setting(
+        "temperature_factor",
+        "2.25",
+        parsers.number(0.5, 100),
+        "CPU-heat compensation factor: lower means a stronger correction (vendor examples: 2.25)",
+    ),
+    prefix="",
+)
+
+
 class BME280Reader(SensorReader):
     """Temperature, pressure and humidity, raw and CPU-heat compensated."""
 
-    def __init__(self, sensor: Sensor, settings: Settings, clock: Clock) -> None:
-        super().__init__(sensor, settings, clock)
-        self.temperature_factor = settings.temperature_factor
+    def __init__(self, sensor: Sensor, options: BME280Options, clock: Clock) -> None:
+        super().__init__(sensor, options, clock)
+        self.temperature_factor = options.temperature_factor
         self._cpu = RecentAverage(CPU_SAMPLES)
         self._board: Board | None = None
         self._driver: TimedBME280 | None = None
@@ -120,6 +142,7 @@ KIND = register_kind(
         fields=FIELDS,
         group="weather",
         reader=BME280Reader,
+        settings=SETTINGS,
         address=BME280_ADDRESS,
         on_board=True,
         emulation="enviro_sensor.hardware.virtual.chips.bme280:emulate",

@@ -1,4 +1,4 @@
-"""The sensors and groups this service runs, from the settings and the kind table.
+"""The sensors and groups this service runs, from the sensors' options and the kind table.
 
 The Enviro+'s own parts are always configured; ``ENVIRO_I2C_SENSORS`` adds
 parts on the I2C header as ``kind@address[:bus]``, e.g.
@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from enviro_sensor.sensors import registry
 from enviro_sensor.sensors.base import Field
 from enviro_sensor.sensors.registry import SensorKind
 
 if TYPE_CHECKING:
-    from enviro_sensor.settings import Settings
+    from enviro_sensor.sensors.options import SensorOptions
 
 # 7-bit addresses outside the I2C reserved ranges (0x00-0x07, 0x78-0x7F).
 FIRST_ADDRESS, LAST_ADDRESS = 0x08, 0x77
@@ -158,22 +159,28 @@ def configured_sensors(i2c_sensors: tuple[I2CSensorSpec, ...]) -> list[Sensor]:
     return sensors
 
 
-def _reading_period(settings: Settings, members: tuple[Sensor, ...]) -> float:
-    """The duty cycle's period for the PMS5003's group (ENVIRO_PARTICULATES_DUTY)."""
-    duty = settings.particulates_duty
-    if duty is None or not any(sensor.kind.kind == "pms5003" for sensor in members):
-        return 0.0
-    return duty.period
+def _reading_period(members: tuple[Sensor, ...], kind_options: Mapping[str, Any]) -> float:
+    """The longest period a member's duty cycle sets (the PMS5003's ENVIRO_PARTICULATES_DUTY); 0 for none."""
+    periods = [
+        sensor.kind.reading_period(kind_options.get(sensor.kind.kind))
+        for sensor in members
+        if sensor.kind.reading_period is not None
+    ]
+    return max(periods, default=0.0)
 
 
-def build_groups(settings: Settings) -> list[GroupConfig]:
-    """Every declared group with its configured sensors (no I/O)."""
-    sensors = configured_sensors(settings.i2c_sensors)
+def build_groups(options: SensorOptions, kind_options: Mapping[str, Any] | None = None) -> list[GroupConfig]:
+    """Every declared group with its configured sensors (no I/O).
+
+    ``kind_options`` are the kinds' own options by kind name (for a duty cycle's period).
+    """
+    kind_options = kind_options or {}
+    sensors = configured_sensors(options.i2c_sensors)
     groups = []
     for name, spec in registry.groups().items():
         members = tuple(sensor for sensor in sensors if sensor.group == name)
         reason = None
-        if name not in settings.groups:
+        if name not in options.groups:
             reason = "not in ENVIRO_GROUPS"
         elif not members:
             reason = "no sensors listed"
@@ -181,13 +188,13 @@ def build_groups(settings: Settings) -> list[GroupConfig]:
             GroupConfig(
                 name=name,
                 description=spec.description,
-                interval=settings.intervals.get(name, spec.interval),
-                read_timeout=settings.read_timeout,
+                interval=options.intervals.get(name, spec.interval),
+                read_timeout=options.read_timeout,
                 enabled=reason is None,
                 sensors=members,
                 aliases=spec.aliases,
                 disabled_reason=reason,
-                reading_period=_reading_period(settings, members),
+                reading_period=_reading_period(members, kind_options),
             )
         )
     return groups

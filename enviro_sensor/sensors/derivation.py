@@ -2,9 +2,9 @@
 
 A reader returns what its chip measured, one read at a time. Some values
 need more than one read: the ratio of a gas element's resistance to the
-clean air it learned over days (``retrievers.gas_baseline``), or the air
+clean air it learned over days (``enviro_sensor.sensors.gas_baseline``), or the air
 quality index from twelve hours of particulate averages
-(``retrievers.air_quality``). A kind declares such a derivation
+(``enviro_sensor.sensors.air_quality``). A kind declares such a derivation
 (``SensorKind.derivation``); the collector keeps one per sensor and hands it
 each fresh, calibrated read, with the time, before validation. The derived
 fields are optional: while there is not enough history they are left out,

@@ -36,18 +36,20 @@ shutdown, so a restart keeps what was learned.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from enviro_sensor.config import parsers
+from enviro_sensor.config.declarations import Setting, declare
 from enviro_sensor.sensors.derivation import Derived
 from enviro_sensor.sensors.saved_state import SavedState
 
 if TYPE_CHECKING:
     from enviro_sensor.clocks import Clock
     from enviro_sensor.sensors.config import Sensor
-    from enviro_sensor.settings import Settings
 
 HOUR = 3600.0
 FILE_VERSION = 1
@@ -159,8 +161,38 @@ class GasBaseline:
             self._baselines.clear()
 
 
-def from_settings(sensor: Sensor, settings: Settings, clock: Clock) -> GasBaseline:
+@dataclasses.dataclass(frozen=True)
+class GasOptions:
+    """The MICS6814's settings: its heater's warm-up and how long its baseline learns."""
+
+    warmup: float
+    baseline_days: float
+    data_dir: str | None
+
+
+SETTINGS = declare(
+    "mics6814",
+    GasOptions,
+    Setting(
+        "warmup",
+        "600",
+        parsers.seconds(0, 86400),
+        "seconds after the gas heater switches on during which readings are reported as warming up",
+    ),
+    Setting(
+        "baseline_days",
+        "7",
+        parsers.number(1, 60, "days"),
+        "days of hourly medians the MICS6814's clean-air baseline (R0 of `*_ratio`) is taken from; "
+        "ratios appear after 24 hours of learning (kept in `ENVIRO_DATA_DIR`)",
+    ),
+    prefix="gas",
+    shared=("data_dir",),
+)
+
+
+def from_options(sensor: Sensor, options: GasOptions, clock: Clock) -> GasBaseline:
     """The baseline of one MICS6814, kept in ENVIRO_DATA_DIR when it is set."""
     del clock  # the reading's own time is what counts
-    state = SavedState(settings.data_dir, f"gas-baseline-{sensor.name}.json", SAVE_EVERY)
-    return GasBaseline(tuple(CLEAN_SIDE), settings.gas_baseline_days, state)
+    state = SavedState(options.data_dir, f"gas-baseline-{sensor.name}.json", SAVE_EVERY)
+    return GasBaseline(tuple(CLEAN_SIDE), options.baseline_days, state)

@@ -8,7 +8,7 @@ a divider with 56 kOhm on a 3.3 V rail, read on ADS1015 channels 0, 1 and
 heater (GPIO 24) must run for minutes before the resistances mean anything:
 until ``warmup_seconds`` have passed the group reports "warming up".
 Each channel's ratio to its learned clean-air resistance, Rs/R0, is derived
-by ``retrievers.gas_baseline``.
+by ``enviro_sensor.sensors.gas_baseline``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from enviro_sensor.hardware.board import Board
     from enviro_sensor.sensors.config import Sensor
     from enviro_sensor.sensors.timed_ads1015 import TimedADS1015
-    from enviro_sensor.settings import Settings
 
 ADS1015_ADDRESS = 0x49
 SUPPLY_VOLTS = 3.3
@@ -82,9 +81,9 @@ def _ratio_field(channel: str) -> Field:
 class MICS6814Reader(SensorReader):
     """Three gas resistances from one conversion pass per poll."""
 
-    def __init__(self, sensor: Sensor, settings: Settings, clock: Clock) -> None:
-        super().__init__(sensor, settings, clock)
-        self.warmup_seconds = settings.gas_warmup
+    def __init__(self, sensor: Sensor, options: gas_baseline.GasOptions, clock: Clock) -> None:
+        super().__init__(sensor, options, clock)
+        self.warmup_seconds = options.warmup
         self._adc: TimedADS1015 | None = None
         self._heater: tuple | None = None
         self._heater_on_since = 0.0
@@ -146,9 +145,11 @@ KIND = register_kind(
         ),
         group="gas",
         reader=MICS6814Reader,
+        interfaces=("gpio",),  # the heater's enable, GPIO 24
         address=ADS1015_ADDRESS,
         on_board=True,
         emulation="enviro_sensor.hardware.virtual.chips.ads1015:emulate",
-        derivation=gas_baseline.from_settings,
+        derivation=gas_baseline.from_options,
+        settings=gas_baseline.SETTINGS,
     )
 )

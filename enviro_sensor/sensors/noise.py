@@ -4,7 +4,7 @@ A PDM MEMS microphone behind an Analog Devices ADAU7002 PDM-to-I2S
 converter (ADAU7002 datasheet, Rev. A: 24-bit samples in 32-bit slots),
 captured by ALSA as the device "adau7002" (the ``adau7002-simple`` device
 tree overlay) and recorded through a subclass of enviroplus.noise.Noise
-(``retrievers.noise_capture``). One second at 16 kHz
+(``enviro_sensor.sensors.noise_capture``). One second at 16 kHz
 per poll. Units: dBFS, decibels of the RMS relative to digital full scale
 (a full-scale sine is -3.01 dBFS); the whole band and enviroplus's low,
 mid and high bands (100-1048, 1048-3892, 3892-8000 Hz).
@@ -154,6 +154,7 @@ class NoiseReader(SensorReader):
 KIND = register_kind(
     SensorKind(
         kind="microphone",
+        interfaces=("microphone",),
         description="MEMS microphone (ADAU7002 on I2S) sound level",
         fields=_fields(),
         group="noise",

@@ -1,6 +1,6 @@
 """Recording the board's microphone through enviroplus.noise, and its levels in dBFS.
 
-Imported only when the noise sensor opens (``retrievers.noise``): importing
+Imported only when the noise sensor opens (``enviro_sensor.sensors.noise``): importing
 enviroplus.noise imports sounddevice, which loads PortAudio and raises
 OSError where it is missing, and the whole stack costs memory a service
 without the sensor should not pay.

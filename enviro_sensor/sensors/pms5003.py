@@ -7,7 +7,7 @@ atmospheric environment" (0..500 effective, 1000 maximum), and counts of
 particles beyond 0.3, 0.5, 1.0, 2.5, 5.0 and 10 um per 0.1 L of air.
 Enable pin GPIO 22, reset pin GPIO 27. Read through the pms5003 package.
 The US EPA air quality index is derived from its readings by
-``retrievers.air_quality``.
+``enviro_sensor.sensors.air_quality``.
 
 With ``ENVIRO_PARTICULATES_DUTY`` (``on/period``, e.g. ``30/300``) the sensor
 sleeps between readings: woken, its fan runs ``on`` seconds (the manual:
@@ -20,13 +20,16 @@ command 0xE4, data 0 sleep, 1 wake).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import struct
 from typing import TYPE_CHECKING
 
+from enviro_sensor.config import parsers
+from enviro_sensor.config.declarations import Setting, declare
 from enviro_sensor.sensors import air_quality
 from enviro_sensor.sensors.base import COMMON_ERROR_REASONS, DutyState, Field, SensorReader, Withheld
-from enviro_sensor.sensors.duty import DutySchedule, Phase
+from enviro_sensor.sensors.duty import DutyCycle, DutySchedule, Phase, parse_duty
 from enviro_sensor.sensors.registry import SensorKind, register_kind
 
 if TYPE_CHECKING:
@@ -200,7 +203,7 @@ class PMS5003Reader(SensorReader):
         # outlives it, so a serial sleeper is woken by command too. Either
         # way the sensor is awake now, and its first cycle begins.
         self._set_awake(True)
-        duty = self.settings.particulates_duty
+        duty = self.options.duty
         if duty is not None:
             self._schedule = DutySchedule(duty, self.clock.monotonic())
 
@@ -291,7 +294,7 @@ class PMS5003Reader(SensorReader):
         driver = self._driver
         if driver is None:
             return
-        if self.settings.particulates_sleep == "serial":
+        if self.options.sleep == "serial":
             # The manual's sleep/wake command; SET stays high.
             driver._serial.write(WAKE_COMMAND if awake else SLEEP_COMMAND)
             driver._serial.flush()
@@ -316,6 +319,37 @@ class PMS5003Reader(SensorReader):
         self._driver = None
 
 
+@dataclasses.dataclass(frozen=True)
+class PMS5003Options:
+    """The PMS5003's settings; ``data_dir`` keeps the air quality index's hours."""
+
+    #: None: always on.
+    duty: DutyCycle | None
+    sleep: str
+    data_dir: str | None
+
+
+SETTINGS = declare(
+    "pms5003",
+    PMS5003Options,
+    Setting(
+        "duty",
+        "",
+        parsers.Parser(parse_duty, "on/period in seconds, or empty for always on"),
+        "PMS5003 duty cycle `on/period` in seconds, e.g. `30/300`: woken, fan run `on` seconds, one "
+        "reading, asleep until `period` seconds have passed since waking; empty: always on",
+    ),
+    Setting(
+        "sleep",
+        "pin",
+        parsers.choice("pin", "serial"),
+        "how the PMS5003 is put to sleep and woken: `pin` (its SET pin, GPIO 22) or `serial` "
+        "(the data manual's sleep/wake command)",
+    ),
+    prefix="particulates",
+    shared=("data_dir",),
+)
+
 KIND = register_kind(
     SensorKind(
         kind="pms5003",
@@ -323,8 +357,11 @@ KIND = register_kind(
         fields=_fields(),
         group="particulates",
         reader=PMS5003Reader,
+        interfaces=("serial", "gpio"),  # its data on the UART, SET and RESET on GPIO 22 and 27
         on_board=True,
         error_reasons=(*COMMON_ERROR_REASONS, "checksum", "no_data"),
-        derivation=air_quality.from_settings,
+        derivation=air_quality.from_options,
+        settings=SETTINGS,
+        reading_period=lambda options: options.duty.period if options.duty is not None else 0.0,
     )
 )

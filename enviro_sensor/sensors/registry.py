@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from enviro_sensor.config.declarations import Declaration
 from enviro_sensor.sensors.base import COMMON_ERROR_REASONS, Field
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from enviro_sensor.sensors.base import SensorReader
     from enviro_sensor.sensors.config import Sensor
     from enviro_sensor.sensors.derivation import Derivation
-    from enviro_sensor.settings import Settings
 
 # One module per chip; each registers its kind when imported.
 BUILTIN_MODULES = (
@@ -46,8 +46,10 @@ BUILTIN_MODULES = (
 # Seconds between polls of a group that declares no interval of its own.
 DEFAULT_INTERVAL = 5.0
 
-ReaderFactory = Callable[["Sensor", "Settings", "Clock"], "SensorReader"]
-DerivationFactory = Callable[["Sensor", "Settings", "Clock"], "Derivation"]
+# Both are called with the configured sensor, its kind's options (None for a
+# kind that declares no settings) and the clock.
+ReaderFactory = Callable[["Sensor", Any, "Clock"], "SensorReader"]
+DerivationFactory = Callable[["Sensor", Any, "Clock"], "Derivation"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +90,15 @@ class SensorKind:
     #: Builds what derives values from the sensor's own history (the gas
     #: baseline, the air quality index: retrievers.derivation), if anything.
     derivation: DerivationFactory | None = None
+    #: The kind's own settings (``config.declarations.declare``), if it has any:
+    #: its readers and derivations are handed the options they make, and no others.
+    settings: Declaration[Any] | None = None
+    #: Seconds between the part's readings when a duty cycle in its options sets
+    #: them (the PMS5003's); 0 for a part read every poll.
+    reading_period: Callable[[Any], float] | None = None
+    #: What the part needs of the Pi besides its I2C address, for ``enviro-sensor
+    #: check``: any of "serial", "gpio", "spi", "microphone".
+    interfaces: tuple[str, ...] = ()
 
     @property
     def on_i2c(self) -> bool:

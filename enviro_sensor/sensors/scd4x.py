@@ -6,13 +6,13 @@ Periodic measurement gives a new value every 5 s; CO2 in ppm (output range
 0-40000 ppm, accuracy +-(50 ppm + 5 %) from 400 to 2000 ppm on the SCD40,
 +-(40 ppm + 5 %) on the SCD41), temperature in C (-10..60 C operating
 range) and relative humidity in % (0..100 %RH). Read through Sensirion's
-``sensirion-i2c-scd4x`` on the board's bus (``retrievers.sensirion``).
+``sensirion-i2c-scd4x`` on the board's bus (``enviro_sensor.sensors.sensirion``).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from enviro_sensor.sensors import quantities
 from enviro_sensor.sensors.base import COMMON_ERROR_REASONS, Field, SensorReader, WarmingUp
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from enviro_sensor.clocks import Clock
     from enviro_sensor.hardware.board import Board
     from enviro_sensor.sensors.config import Sensor
-    from enviro_sensor.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +64,8 @@ class SCD4xError(OSError):
 class SCD4xReader(SensorReader):
     """Periodic measurement, started at open; each poll takes the newest value."""
 
-    def __init__(self, sensor: Sensor, settings: Settings, clock: Clock) -> None:
-        super().__init__(sensor, settings, clock)
+    def __init__(self, sensor: Sensor, options: Any, clock: Clock) -> None:
+        super().__init__(sensor, options, clock)
         self._device: Scd4xDevice | None = None
         self._started = 0.0
         self._latest: dict[str, float] | None = None

@@ -6,7 +6,7 @@ raw ticks (0..65535) that fall as VOCs rise. Sensirion's gas index
 algorithm turns the ticks into the VOC index, 1..500, where 100 is the
 average of the past day (an index, relative to its own history, without a
 unit); it reports 0 for its first 45 s. Read through Sensirion's
-``sensirion-i2c-sgp4x`` on the board's bus (``retrievers.sensirion``), the
+``sensirion-i2c-sgp4x`` on the board's bus (``enviro_sensor.sensors.sensirion``), the
 index from ``sensirion-gas-index-algorithm``, sampled at the i2c group's
 interval (the algorithm takes 1 to 10 s).
 
@@ -16,9 +16,11 @@ it off; the reader asks no other sensor (see docs/architecture.md).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
+from enviro_sensor.config.declarations import declare
 from enviro_sensor.sensors.base import COMMON_ERROR_REASONS, Field, SensorReader, WarmingUp
 from enviro_sensor.sensors.registry import SensorKind, register_kind
 
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
     from enviro_sensor.clocks import Clock
     from enviro_sensor.hardware.board import Board
     from enviro_sensor.sensors.config import Sensor
-    from enviro_sensor.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,16 @@ FIELDS = (
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class SGP40Options:
+    """The VOC algorithm samples at the I2C group's polling interval."""
+
+    i2c_interval: float
+
+
+SETTINGS = declare("sgp40", SGP40Options, shared=("i2c_interval",))
+
+
 class SGP40Error(OSError):
     """The SGP40 answered, but not as its datasheet says it should."""
 
@@ -71,9 +82,9 @@ class SGP40Error(OSError):
 class SGP40Reader(SensorReader):
     """One raw measurement per poll, fed to the VOC index algorithm."""
 
-    def __init__(self, sensor: Sensor, settings: Settings, clock: Clock) -> None:
-        super().__init__(sensor, settings, clock)
-        interval = settings.intervals.get(sensor.group, 5.0)
+    def __init__(self, sensor: Sensor, options: SGP40Options, clock: Clock) -> None:
+        super().__init__(sensor, options, clock)
+        interval = options.i2c_interval
         self.sampling_interval = int(min(max(round(interval), SAMPLING_LIMITS[0]), SAMPLING_LIMITS[1]))
         self._device: Sgp40I2cDevice | None = None
         self._algorithm: VocAlgorithm | None = None
@@ -129,6 +140,7 @@ KIND = register_kind(
         fields=FIELDS,
         group="i2c",
         reader=SGP40Reader,
+        settings=SETTINGS,
         address=SGP40_ADDRESS,
         emulation="enviro_sensor.hardware.virtual.chips.sgp40:emulate",
         error_reasons=(*COMMON_ERROR_REASONS, "checksum"),

@@ -1,6 +1,6 @@
 """The vendor's ADS1015 driver, sleeping through a conversion instead of polling it.
 
-Imported where a part on the ADC is opened (``retrievers.mics6814``), so
+Imported where a part on the ADC is opened (``enviro_sensor.sensors.mics6814``), so
 that the table of sensor kinds brings no driver with it.
 """
 

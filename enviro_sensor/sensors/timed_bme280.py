@@ -1,6 +1,6 @@
 """The vendor's BME280 driver, sleeping through a forced measurement instead of polling it.
 
-Imported where the part is opened (``retrievers.bme280``), so that the table
+Imported where the part is opened (``enviro_sensor.sensors.bme280``), so that the table
 of sensor kinds brings no driver with it.
 """
 

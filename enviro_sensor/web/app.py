@@ -15,12 +15,11 @@ from flask import Flask, Response, g, request
 from prometheus_client import CollectorRegistry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from enviro_sensor import hardware
 from enviro_sensor.clocks import Clock
 from enviro_sensor.hardware.board import Board
 from enviro_sensor.outputs.base import Output
 from enviro_sensor.service import Service
-from enviro_sensor.settings import Settings, SettingsError, load_settings
+from enviro_sensor.settings import SERVER, Settings, load_settings
 from enviro_sensor.web import (
     cross_site,
     errors,
@@ -54,13 +53,9 @@ def create_app(
     ones, and ``start`` starts background work now (as some tests want).
     """
     settings = settings if settings is not None else load_settings()
-    try:
-        hardware.check_settings(settings)
-    except ValueError as err:  # its message names the setting
-        raise SettingsError(str(err)) from None
-
+    server = settings.of(SERVER)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = server.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
     service = Service(settings, registry, board, clock=clock, outputs=outputs)
@@ -83,12 +78,12 @@ def create_app(
         app.register_blueprint(blueprint)
     openapi.init_docs(app, service)
     _time_requests(app, service)
-    if settings.trust_proxy:
+    if server.trust_proxy:
         # Behind a proxy that maps /enviro/ to us, links, the docs page and
         # its spec must carry the prefix: ProxyFix takes it (and the client's
         # address, scheme and host) from the X-Forwarded-* headers of that
         # many proxies. Untrusted, those headers are ignored: anyone could send them.
-        n = settings.trust_proxy
+        n = server.trust_proxy
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n
         )

@@ -1,7 +1,7 @@
 """``/api/history``: series over a time range, exports, and daily archives, read from the history store.
 
 Each request reads the SQLite file on a read-only connection of its own
-(``history.reader``); nothing here waits on the history output or the
+(``enviro_sensor.history.reader``); nothing here waits on the history output or the
 hardware. Bad parameters are 400 with what is wrong; a service without
 ENVIRO_DATA_DIR answers 503.
 """
@@ -42,7 +42,7 @@ SPOOL_BYTES = 4 * 1024 * 1024
 
 
 def _store() -> Path | None:
-    data_dir = current_app.extensions["enviro"].settings.data_dir
+    data_dir = current_app.extensions["enviro"].data_dir
     return path_in(data_dir) if data_dir else None
 
 

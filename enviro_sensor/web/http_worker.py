@@ -107,7 +107,7 @@ class RequestBufferingWorker(ThreadWorker):
 
     @classmethod
     def configured(cls, **limits: float) -> type[RequestBufferingWorker]:
-        """A subclass with other limits, for ``worker_class`` in gunicorn.conf.py."""
+        """A subclass with other limits, for ``worker_class`` in enviro_sensor/web/server.py."""
         unknown = set(limits) - {"request_timeout", "max_body_bytes", "max_head_bytes", "write_timeout"}
         if unknown:
             raise TypeError(f"unknown limits: {', '.join(sorted(unknown))}")

@@ -175,7 +175,7 @@ def post_message():
       503: {$ref: "#/components/responses/LcdUnavailable"}
     """
     service = _service()
-    denied = unauthorised(service.settings.api_token, "drawing on the LCD")
+    denied = unauthorised(service.api_token, "drawing on the LCD")
     if denied is not None:
         return denied
     try:

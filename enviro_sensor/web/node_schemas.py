@@ -1,4 +1,4 @@
-"""OpenAPI components of the remote nodes' routes (``api/nodes.py``)."""
+"""OpenAPI components of the remote nodes' routes (``enviro_sensor/web/nodes.py``)."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def node_components(
 ) -> dict[str, dict[str, Any]]:
     """Schemas, responses, parameters and the request body of the node routes.
 
-    ``_error`` makes an error answer (``api.openapi.error_response``, which imports this module).
+    ``_error`` makes an error answer (``enviro_sensor.web.openapi.error_response``, which imports this module).
     """
     names = [device.name for device in devices]
     parameter: dict[str, Any] = {

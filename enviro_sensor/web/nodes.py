@@ -5,7 +5,7 @@ battery, intervals, latest readings and whether they are stale by the
 node's own interval). The POST takes what a MicroPython board sends, in
 JSON, authenticated with the device's key as a bearer token, and passes it
 through the same checks as a binary packet (sequence, field validation).
-Cross-site requests are refused app-wide (``api.cross_site``); a browser
+Cross-site requests are refused app-wide (``enviro_sensor.web.cross_site``); a browser
 cannot send an ``Authorization`` header cross-site without a preflight,
 which this service never grants.
 """

@@ -3,15 +3,15 @@
 flasgger collects each operation from the YAML after ``---`` in its route's
 docstring. This module supplies what those operations refer to: the error
 answers, the LCD's request and answer, the service's own routes, and (from
-``api.sensor_schemas``) the sensor schemas generated from the sensor kinds'
+``enviro_sensor.web.sensor_schemas``) the sensor schemas generated from the sensor kinds'
 declarations.
 
 The Swagger UI page is flasgger's, its scripts and styles a current
 swagger-ui build from the ``swagger-ui-bundle-v2`` package, served by the
-service itself, never a CDN (a Pi is often offline; ``templates/flasgger/``
+service itself, never a CDN (a Pi is often offline; ``enviro_sensor/web/templates/flasgger/``
 drops the web font and jQuery the stock page fetches). The page shows this
 service's spec only: it sets up Swagger UI itself
-(``templates/flasgger/swagger.html``) with query configuration off, so a
+(``enviro_sensor/web/templates/flasgger/swagger.html``) with query configuration off, so a
 link such as ``/api/docs?url=http://elsewhere/spec.json`` cannot make it
 show another spec, or send a token typed into "Authorize" elsewhere. The spec names no host: its server is
 the path prefix the request came through, so "Try it out" calls the server
@@ -533,7 +533,7 @@ def init_docs(app: Flask, service: Any) -> None:
         "oauth_redirect": f"{DOCS_ROUTE}/oauth2-redirect.html",
         "swagger_ui": True,
         "uiversion": 3,
-        # Read by templates/flasgger/swagger.html, which sets Swagger UI up
+        # Read by enviro_sensor/web/templates/flasgger/swagger.html, which sets Swagger UI up
         # itself: no top bar (it offers to load other specs by URL), no
         # generated operation ids (they would only repeat the path).
         "doc_expansion": "list",

@@ -4,7 +4,7 @@ While a group is paused its sensors report ``paused`` (JSON and the
 ``enviro_sensor_paused`` metric), nothing is read, and parts that can rest
 do: the PMS5003's fan stops through its enable pin. The history shows the
 gap, with the status change that explains it. Token-protected like the LCD
-post; cross-site requests are refused app-wide (``api.cross_site``).
+post; cross-site requests are refused app-wide (``enviro_sensor.web.cross_site``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from enviro_sensor.web.errors import error_response
 def _change(group: GroupConfig, pause: bool) -> Response:
     service = current_app.extensions["enviro"]
     action = "pausing a sensor group" if pause else "resuming a sensor group"
-    denied = unauthorised(service.settings.api_token, action)
+    denied = unauthorised(service.api_token, action)
     if denied is not None:
         return denied
     if not group.enabled:

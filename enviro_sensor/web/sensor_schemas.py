@@ -15,13 +15,13 @@ from enviro_sensor.sensors.base import Field
 from enviro_sensor.sensors.config import GroupConfig, Sensor
 from enviro_sensor.web.sensors import group_response_name, parameter_name, sensor_response_name
 
-# The statuses api/sensors.py reports (see docs/architecture.md, "Statuses").
+# The statuses enviro_sensor/web/sensors.py reports (see docs/architecture.md, "Statuses").
 SENSOR_STATUSES = list(STATUSES)
 GROUP_STATUSES = ["ok", "degraded", *(status for status in STATUSES if status != "ok")]
 EXAMPLE_TIME = "2026-01-15T08:30:00.123Z"
 
 
-# -- building blocks (api/openapi.py uses them too) -------------------------------
+# -- building blocks (enviro_sensor/web/openapi.py uses them too) -------------------------------
 
 
 def ref(kind: str, name: str) -> dict[str, str]:

@@ -171,7 +171,7 @@ def parameter_name(group: str) -> str:
 
 
 class SensorName(BaseConverter):
-    """A sensor's name in a path: anything but the group's actions (``api.pause``).
+    """A sensor's name in a path: anything but the group's actions (``enviro_sensor.web.pause``).
 
     Without it ``GET /api/sensors/weather/pause`` would match the sensor route,
     and OPTIONS on the pause route would offer GET.

@@ -31,7 +31,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from enviro_sensor.settings import Settings
+from enviro_sensor.settings import SERVER, Settings
 from enviro_sensor.web import allocator
 from enviro_sensor.web.http_worker import RequestBufferingWorker
 
@@ -88,17 +88,18 @@ def worker_exit(server: Any, worker: Any) -> None:
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
     """gunicorn's configuration for these settings."""
+    server = settings.of(SERVER)
     return {
-        "bind": [bind_address(settings.host, settings.port)],
+        "bind": [bind_address(server.host, server.port)],
         "workers": 1,
         "worker_class": RequestBufferingWorker.configured(
-            request_timeout=settings.request_timeout, max_body_bytes=settings.max_body_bytes
+            request_timeout=server.request_timeout, max_body_bytes=server.max_body_bytes
         ),
-        "threads": settings.threads,
+        "threads": server.threads,
         "worker_connections": WORKER_CONNECTIONS,
         "accesslog": "-",
         "errorlog": "-",
-        "loglevel": settings.log_level,
+        "loglevel": server.log_level,
         "graceful_timeout": GRACEFUL_TIMEOUT,
         "timeout": HEARTBEAT_TIMEOUT,
         # gunicorn's control socket (for gunicornc) would be created under
@@ -136,7 +137,7 @@ class ServiceApplication(BaseApplication):
         """Build the app in the worker, after the fork."""
         from enviro_sensor.web.app import create_app
 
-        configure_logging(self.settings.log_level)
+        configure_logging(self.settings.of(SERVER).log_level)
         return create_app(self.settings)
 
 

@@ -17,11 +17,11 @@ Construction is cheap and starts no thread.
 More I2C chips come on demand: ``provide_i2c_chip(emulation, address)``
 attaches an emulated chip where none answers yet, given its factory
 ``(board, address) -> chip`` or the factory's import string, such as
-"enviro_sensor.hardware.virtual.chips.aht10:emulate" (``hardware.virtual.chips`` lists
+"enviro_sensor.hardware.virtual.chips.aht10:emulate" (``enviro_sensor.hardware.virtual.chips`` lists
 them). A chip defined elsewhere declares its faults with
-``hardware.virtual.faults.register_device_faults``.
+``enviro_sensor.hardware.virtual.faults.register_device_faults``.
 
-Time (``hardware.virtual.clock``): everything follows ``clock``, the wall
+Time (``enviro_sensor.hardware.virtual.clock``): everything follows ``clock``, the wall
 clock unless a test passes a ManualClock. I2C transfers take no time unless
 ``wire_time=True``. The PMS5003 sends a frame every
 ``pms5003_frame_interval`` seconds after ``pms5003_startup`` seconds of
@@ -29,7 +29,7 @@ quiet (1 s each, as the real sensor), and its frames settle
 ``pms5003_spin_up`` seconds after power-up or wake (30 s, the data
 manual's figure); a test board with intervals of a few
 milliseconds answers a particulate read in tens of milliseconds, even on a
-ManualClock that nobody advances (see ``hardware.virtual.pms5003``).
+ManualClock that nobody advances (see ``enviro_sensor.hardware.virtual.pms5003``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from enviro_sensor.hardware.board import PINS, Board, ChipEmulation
+from enviro_sensor.hardware.options import BoardOptions
 from enviro_sensor.hardware.virtual.chips import (
     MICS6814,
     ADS1015Chip,
@@ -175,14 +176,14 @@ class VirtualBoard(Board):
         self.microphone = VirtualMicrophone(self.environment, self.faults, self.clock)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> VirtualBoard:
+    def from_options(cls, options: BoardOptions) -> VirtualBoard:
         """The board ``ENVIRO_VIRTUAL_SEED`` and ``ENVIRO_VIRTUAL_FAULTS`` describe.
 
         Its day follows this machine's time zone, so a demo is dark at night.
         """
         return cls(
-            seed=settings.virtual_seed,
-            faults=settings.virtual_faults,
+            seed=options.virtual_seed,
+            faults=options.virtual_faults,
             utc_offset_seconds=time.localtime().tm_gmtoff,
         )
 
@@ -240,6 +241,17 @@ class VirtualBoard(Board):
                 self.pms5003.start()
                 self._serial_started = True
             return self.pms5003.device_path
+
+    def probe_spi(self, port: int, chip_select: int) -> None:
+        """The emulated panel's SPI device is missing while ``st7735=absent`` is set."""
+        if self.faults.configured("st7735") == "absent":
+            raise FileNotFoundError(
+                errno.ENOENT, "No such file or directory", f"/dev/spidev{port}.{chip_select}"
+            )
+
+    def probe_microphone(self) -> None:
+        """As opening the capture device: ENODEV while ``microphone=absent`` is set."""
+        self.microphone.check()
 
     def open_microphone(self) -> VirtualMicrophone:
         """The emulated microphone's I2S capture (raises OSError when it is absent)."""

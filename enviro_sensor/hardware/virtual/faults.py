@@ -14,7 +14,7 @@ one a test defines) declares its device name and faults::
 
 From then on ``parse_fault_spec`` and ``Faults.set`` accept it like a
 built-in device; ``known_device_faults()`` is the whole table. A new part's
-module in ``hardware.virtual.chips`` declares at import, and the package
+module in ``enviro_sensor.hardware.virtual.chips`` declares at import, and the package
 imports its modules, so the declaration is in force before any fault
 setting is checked. A chip that a test defines declares in a fixture and
 takes it back with ``unregister_device_faults``, so that other tests see

@@ -7,7 +7,7 @@ the object handed out here, the same calls it makes on a gpiod
 ``LineRequest``. Emulated chips listen with ``on_change`` to react to their
 reset, enable and data/command pins.
 
-Lines are numbered by BCM GPIO, as ``hardware.board.PINS`` names them.
+Lines are numbered by BCM GPIO, as ``enviro_sensor.hardware.board.PINS`` names them.
 A level changes at once and listeners hear it on the driving thread;
 nothing here keeps time.
 """

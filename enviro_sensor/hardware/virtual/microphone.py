@@ -9,7 +9,7 @@ one channel. ``capture`` hands out exactly those bytes.
 
 What it hears comes from the room model (``Environment.sound``: the room
 tone, talk, the kitchen), each source synthesised as noise of its own
-spectrum at its level (``hardware.virtual.sound``, which needs numpy and is
+spectrum at its level (``enviro_sensor.hardware.virtual.sound``, which needs numpy and is
 imported at the first capture). A test may play its own signal instead
 (``play``).
 

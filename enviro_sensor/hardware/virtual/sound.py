@@ -1,6 +1,6 @@
 """Sound for the virtual microphone: noise shaped like a room's sources, as 24-bit words.
 
-Kept apart from ``hardware.virtual.microphone`` because it needs numpy,
+Kept apart from ``enviro_sensor.hardware.virtual.microphone`` because it needs numpy,
 which a virtual board that nobody records from should not load.
 
 The level of each source is in dB SPL, converted to full scale with a

@@ -1,6 +1,6 @@
 """Register-level emulations of the chips on the Enviro+ and its I2C header.
 
-One module per chip; each answers the transfers ``hardware.virtual.i2c``
+One module per chip; each answers the transfers ``enviro_sensor.hardware.virtual.i2c``
 delivers, from the environment model, and honours the faults set for it.
 
 Each I2C chip module has a factory ``emulate(board, address) -> chip``, so

@@ -8,7 +8,7 @@ terms for the same water content. A second one, on a breakout at 0x77
 
 ``emulate(board, address)`` ("enviro_sensor.hardware.virtual.chips.bme280:emulate")
 makes one for ``VirtualBoard.provide_i2c_chip``. Timing and compensation:
-``hardware.virtual.chips.bosch``.
+``enviro_sensor.hardware.virtual.chips.bosch``.
 """
 
 from __future__ import annotations

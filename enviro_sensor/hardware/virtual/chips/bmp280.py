@@ -8,7 +8,7 @@ temperature and pressure but no humidity, and its standby times 6 and 7 are
 ``emulate(board, address)`` ("enviro_sensor.hardware.virtual.chips.bmp280:emulate")
 makes one for ``VirtualBoard.provide_i2c_chip``, at 0x76 or 0x77 as the
 breakout's SDO pin chooses. Timing and compensation:
-``hardware.virtual.chips.bosch``.
+``enviro_sensor.hardware.virtual.chips.bosch``.
 """
 
 from __future__ import annotations

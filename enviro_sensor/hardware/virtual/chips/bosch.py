@@ -17,7 +17,7 @@ value, so a driver doing the datasheet's math reads the model back within
 the sensor's resolution.
 
 Time: start-up after reset and each measurement are timed by
-``hardware.virtual.clock.Stopwatch`` (the board's clock, or real time for
+``enviro_sensor.hardware.virtual.clock.Stopwatch`` (the board's clock, or real time for
 drivers that poll with ``time.sleep``).
 """
 

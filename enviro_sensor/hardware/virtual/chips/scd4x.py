@@ -2,7 +2,7 @@
 
 A command chip (SCD4x datasheet, version 1.5, section 3): the host writes a
 16-bit command, with arguments as words each followed by Sensirion's CRC-8
-(``hardware.virtual.chips.sensirion``), and after the command's execution
+(``enviro_sensor.hardware.virtual.chips.sensirion``), and after the command's execution
 time reads the answer as words with their CRCs. Modelled commands:
 
 - 0x21B1 start_periodic_measurement: a new measurement every 5 s,
@@ -26,7 +26,7 @@ get_data_ready_status, stop_periodic_measurement and the ambient pressure
 commands (datasheet table 9); anything else is not acknowledged, as is an
 unknown command. A command whose argument fails its CRC is ignored.
 
-Values: the room of ``hardware.virtual.environment``: its CO2 model, and
+Values: the room of ``enviro_sensor.hardware.virtual.environment``: its CO2 model, and
 its temperature and humidity, since a breakout on a cable measures the
 room. The sensor runs warm by its self-heating; the temperature offset
 (4 C unless set) takes it off, and the humidity is reported for the

@@ -2,7 +2,7 @@
 
 A command chip (SGP40 datasheet, version 1.2, section 4): the host writes a
 16-bit command, arguments as words each followed by Sensirion's CRC-8
-(``hardware.virtual.chips.sensirion``), and after the execution time reads
+(``enviro_sensor.hardware.virtual.chips.sensirion``), and after the execution time reads
 words with their CRCs. Modelled commands:
 
 - 0x260F sgp40_measure_raw_signal (25 ms typical): arguments the relative humidity
@@ -18,7 +18,7 @@ words with their CRCs. Modelled commands:
 The raw signal: a metal-oxide element whose resistance falls as VOCs rise;
 the ticks follow the logarithm of that resistance (Sensirion's gas index
 algorithm works on them). Here SRAW = 30000 - 2500 * ln(TVOC / 100 ppb)
-for the room's TVOC from ``hardware.virtual.environment``, inside the
+for the room's TVOC from ``enviro_sensor.hardware.virtual.environment``, inside the
 datasheet's 0..65535 word.
 
 Faults: absent, ioerror and intermittent on the bus; ``stuck`` (a

@@ -1,6 +1,6 @@
 """The LCD's view of the readings: the latest of each sensor, recent values, taps.
 
-The readings pages on the LCD (``lcd.screen``) are drawn from what this
+The readings pages on the LCD (``enviro_sensor.lcd.screen``) are drawn from what this
 output receives, like every other output: it never looks into the
 collector. It keeps the recent values of each page's field for the page's
 chart, and counts taps: the LTR559's proximity count rising past
@@ -16,6 +16,7 @@ import threading
 from collections.abc import Mapping
 
 from enviro_sensor.clocks import Clock
+from enviro_sensor.lcd.options import LcdOptions
 from enviro_sensor.lcd.pages import CHART_POINTS, Page, chart_keys, pages_for
 from enviro_sensor.outputs.base import Output, OutputContext
 from enviro_sensor.outputs.latest import LatestStore, SensorView
@@ -116,9 +117,8 @@ def readings_output(
     return LcdReadings(LatestStore(sensors, freshness, clock), pages_for(sensors.values()), tap_proximity)
 
 
-def from_context(context: OutputContext) -> LcdReadings | None:
+def from_options(options: LcdOptions, context: OutputContext) -> LcdReadings | None:
     """On while the LCD is on and shows readings (ENVIRO_LCD_MODE=readings)."""
-    settings = context.settings
-    if settings.lcd != "on" or settings.lcd_mode != "readings":
+    if not options.shows_readings:
         return None
-    return readings_output(context.sensors, context.freshness, context.clock, settings.lcd_tap_proximity)
+    return readings_output(context.sensors, context.freshness, context.clock, options.tap_proximity)

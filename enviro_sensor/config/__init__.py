@@ -1,0 +1,1 @@
+"""Settings: how each part declares the ENVIRO_* variables it reads, and the parsers for them."""
