@@ -7,6 +7,7 @@ Each subcommand imports what it needs when it runs, so ``--help`` and
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -104,7 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and not args.takes_extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    return int(args.run(args, extra))
+    try:
+        return int(args.run(args, extra))
+    except BrokenPipeError:
+        # `enviro-sensor settings | head`: the reader has gone; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
