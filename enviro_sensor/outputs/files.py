@@ -17,7 +17,6 @@ and belong on a RAM-backed directory such as /run (the SD card is spared).
 from __future__ import annotations
 
 import json
-import os
 import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -27,6 +26,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector as PrometheusCollector
 
+from enviro_sensor.durable_file import replace_file
 from enviro_sensor.outputs.base import Output, OutputContext
 from enviro_sensor.outputs.latest import LatestStore
 from enviro_sensor.outputs.prometheus import measurement_families
@@ -37,10 +37,9 @@ TEXTFILE_NAME = "enviro.prom"
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that no reader ever sees a partial file."""
-    # Same directory: a rename is atomic only within one file system.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    # Not synced: the tree is a view of the latest readings, rewritten at
+    # every poll; flushing each file to the SD card would wear it for nothing.
+    replace_file(path, data, sync=False)
 
 
 class _Families(PrometheusCollector):
