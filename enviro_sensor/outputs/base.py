@@ -94,6 +94,8 @@ class Output(abc.ABC):
     #: database) when remote nodes' packets are journaled: the output tells
     #: it which journal entries it has kept, so that a node's ``stored`` holds.
     journal: JournalConsumer | None = None
+    #: Whether the output keeps readings for good (and so takes part in the journal).
+    keeps_readings: bool = False
 
     def start(self, sensors: Mapping[str, Sensor]) -> None:  # noqa: B027 - most need no set-up
         """Called once before the first record, with the sensors' declarations by name."""

@@ -46,6 +46,7 @@ class HistoryOutput(Output):
     """Writes batches to ``<data_dir>/history.sqlite3``."""
 
     name = "history"
+    keeps_readings = True
 
     def __init__(self, data_dir: str, limits: Limits, flush_seconds: float, clock: Clock) -> None:
         self.path = path_in(data_dir)
@@ -190,7 +191,7 @@ class HistoryOutput(Output):
     @property
     def pending(self) -> int:
         """Values waiting for the next batch."""
-        return len(self._values)
+        return len(self._values) + len(self._once)
 
     def close(self) -> None:
         with self._lock:

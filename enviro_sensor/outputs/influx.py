@@ -105,6 +105,7 @@ class InfluxOutput(Output):
     """Writes every reading as a point, in batches."""
 
     name = "influxdb"
+    keeps_readings = True
 
     def __init__(
         self,
@@ -171,8 +172,11 @@ class InfluxOutput(Output):
 
     def handle_reading(self, reading: Reading) -> None:
         text = line(reading, self._host)
-        if text is None:
-            self._kept(reading.journal)  # nothing to send: nothing to hold either
+        if text is None:  # nothing to send; kept once what came before it is
+            if not self._pending:
+                self._kept(reading.journal)
+            elif reading.journal is not None:
+                self._pending_journal = reading.journal
             return
         if self._first_pending is None:
             self._first_pending = self._clock.monotonic()
