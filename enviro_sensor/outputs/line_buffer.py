@@ -116,13 +116,6 @@ class LineBuffer:
             replace_file(self.path, _joined(lines))
         self.count = len(lines)
 
-    def drop_first(self, count: int) -> None:
-        """Forget the oldest ``count`` lines (sent); raises OSError with the buffer as it was."""
-        if count >= self.count:
-            self.clear()
-        elif count > 0:
-            self._replace(self.lines()[count:])
-
     def clear(self) -> None:
         self._memory.clear()
         self._memory_bytes = 0
