@@ -336,11 +336,13 @@ class MqttOutput(Output):
         if self._closing:
             self._connected = False
             return
-        message = f"lost the MQTT broker {self.where}: {disconnect_words(reason, flags, KEEPALIVE_SECONDS)}"
-        if self._connected:
+        if self._connected:  # a connection that was up ended (not a refused attempt: that said why)
+            message = (
+                f"lost the MQTT broker {self.where}: {disconnect_words(reason, flags, KEEPALIVE_SECONDS)}"
+            )
             log.warning("%s; reconnecting", message)
-        # What a publish meanwhile is refused with, and so the output's last error.
-        self._refused = message
+            # What a publish meanwhile is refused with, and so the output's last error.
+            self._refused = message
         self._connected = False
 
     def close(self) -> None:
