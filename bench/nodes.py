@@ -10,9 +10,15 @@ pinned to another, so the figure is the listener's own. Two ways of sending:
 - ``kept connection``: each sender keeps its connection and sends packet
   after packet (a gateway relaying for many nodes).
 
+Each way is measured twice: *durable*, with a node journal in a temporary
+folder (what ENVIRO_DATA_DIR gives: each answer waits for its packet's
+group fsync, and the table says how many packets one fsync carried), and
+*not durable* (no data directory: answered ``accepted`` at once).
+
 Latency is from the first byte sent to the whole answer received, connection
 set-up included for the first way. Asserts nothing: it prints a table.
-Run: ``.venv/bin/python bench/nodes.py [--seconds 5] [--concurrency 50]``.
+Run: ``.venv/bin/python bench/nodes.py [--seconds 5] [--concurrency 50] [--folder DIR]``
+(``--folder`` on the SD card measures its fsyncs, not those of the system's temporary folder).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import multiprocessing
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,29 +42,35 @@ from enviro_sensor.nodes import protocol  # noqa: E402
 from enviro_sensor.nodes.client import exchange_async  # noqa: E402
 from enviro_sensor.nodes.devices import Device  # noqa: E402
 from enviro_sensor.nodes.intake import NodeIntake  # noqa: E402
+from enviro_sensor.nodes.journal import FILE_NAME as JOURNAL_NAME  # noqa: E402
+from enviro_sensor.nodes.journal import NodeJournal  # noqa: E402
 from enviro_sensor.nodes.listener import NodeListener  # noqa: E402
 from enviro_sensor.nodes.virtual import VirtualNode, virtual_devices  # noqa: E402
 from enviro_sensor.outputs.hub import OutputHub  # noqa: E402
 from enviro_sensor.outputs.latest import LatestReadings, LatestStore  # noqa: E402
 
 NODES = 1000
-PACKETS = 60_000
+PACKETS = 150_000
+KEPT = (protocol.Code.STORED, protocol.Code.ACCEPTED)
 
 
-def _serve(devices: tuple[Device, ...], cpu: int, ports, stop) -> None:
+def _serve(devices: tuple[Device, ...], cpu: int, folder: str | None, ports, stop) -> None:
     os.sched_setaffinity(0, {cpu})
     clock = SystemClock()
     hub = OutputHub([LatestReadings(LatestStore({}, {}, clock))], {}, clock, extra_queue=10 * len(devices))
     hub.start()
-    intake = NodeIntake(devices, hub.publish, clock)
+    journal = NodeJournal(Path(folder) / JOURNAL_NAME) if folder else None
+    intake = NodeIntake(devices, hub.publish, clock, journal=journal)
     listener = NodeListener(intake, "127.0.0.1", 0)
     listener.start()
     ports.put(listener.port)
     stop.wait()
     listener.stop()
-    stored = intake.results()[("tcp", "stored")]
-    refused = sum(n for (_, reason), n in intake.results().items() if reason != "stored")
-    ports.put((stored, refused))
+    kept = "stored" if journal is not None else "accepted"
+    stored = intake.results()[("tcp", kept)]
+    refused = sum(n for (_, reason), n in intake.results().items() if reason != kept)
+    per_sync = journal.entries / journal.commits if journal is not None and journal.commits else 0.0
+    ports.put((stored, refused, per_sync))
     hub.stop()
 
 
@@ -93,7 +106,7 @@ class Sender:
                 self.failures += 1
                 continue
             self.latencies.append(time.perf_counter() - started)
-            self.failures += answer.code is not protocol.Code.STORED
+            self.failures += answer.code not in KEPT
 
     async def kept(self, worker: int, workers: int, until: float) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -106,7 +119,7 @@ class Sender:
                 writer.write(data)
                 answer = await reader.readexactly(protocol.ACK_SIZE)
                 self.latencies.append(time.perf_counter() - started)
-                self.failures += answer[1] != protocol.Code.STORED
+                self.failures += answer[1] not in KEPT
         finally:
             writer.close()
 
@@ -125,6 +138,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--folder", default=None, help="where the journal is written (default: the system's temporary folder)"
+    )
     args = parser.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, client_cpu = cpus[0], cpus[-1]
@@ -132,28 +148,39 @@ def main() -> None:
     print(f"listener on CPU {server_cpu}, senders on CPU {client_cpu}, {NODES} devices, "
           f"{args.concurrency} senders at once, {args.seconds:g} s per way")  # fmt: skip
     print()
-    print("| way | packets/s | ack p50 ms | ack p99 ms | refused or failed |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| way | acks | packets/s | ack p50 ms | ack p99 ms | packets per fsync | refused or failed |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for mode, label in (("connect", "connect per packet"), ("kept", "kept connection")):
-        ports: multiprocessing.Queue = multiprocessing.Queue()
-        stop = multiprocessing.Event()
-        server = multiprocessing.Process(target=_serve, args=(devices, server_cpu, ports, stop))
-        server.start()
-        port = ports.get(timeout=30)
-        os.sched_setaffinity(0, {client_cpu})
-        sender = Sender(devices, port)
-        started = time.perf_counter()
-        asyncio.run(sender.run(mode, args.concurrency, args.seconds))
-        elapsed = time.perf_counter() - started
-        stop.set()
-        stored, refused = ports.get(timeout=30)
-        server.join(30)
-        os.sched_setaffinity(0, set(cpus))
-        latencies = sender.latencies
-        print(
-            f"| {label} | {stored / elapsed:.0f} | {1000 * statistics.median(latencies):.2f} | "
-            f"{1000 * _percentile(latencies, 0.99):.2f} | {refused + sender.failures} |"
-        )
+        for durable in (True, False):
+            with tempfile.TemporaryDirectory(dir=args.folder) as folder:
+                row = _measure(
+                    devices, mode, (durable and folder) or None, server_cpu, client_cpu, cpus, args
+                )
+            stored, refused, per_sync, elapsed, latencies, failures = row
+            print(
+                f"| {label} | {'durable (stored)' if durable else 'not durable (accepted)'} | "
+                f"{stored / elapsed:.0f} | {1000 * statistics.median(latencies):.2f} | "
+                f"{1000 * _percentile(latencies, 0.99):.2f} | {f'{per_sync:.1f}' if durable else '-'} | "
+                f"{refused + failures} |"
+            )
+
+
+def _measure(devices, mode, folder, server_cpu, client_cpu, cpus, args):
+    ports: multiprocessing.Queue = multiprocessing.Queue()
+    stop = multiprocessing.Event()
+    server = multiprocessing.Process(target=_serve, args=(devices, server_cpu, folder, ports, stop))
+    server.start()
+    port = ports.get(timeout=30)
+    os.sched_setaffinity(0, {client_cpu})
+    sender = Sender(devices, port)
+    started = time.perf_counter()
+    asyncio.run(sender.run(mode, args.concurrency, args.seconds))
+    elapsed = time.perf_counter() - started
+    stop.set()
+    stored, refused, per_sync = ports.get(timeout=60)
+    server.join(30)
+    os.sched_setaffinity(0, set(cpus))
+    return stored, refused, per_sync, elapsed, sender.latencies, sender.failures
 
 
 if __name__ == "__main__":

@@ -20,6 +20,11 @@ DEVICE_ID = 1001
 KEY = bytes(range(32))  # this node's key, as in the devices file (bytes.fromhex("..."))
 WAKE_SECONDS = 300
 TAG_SIZE = 16
+# The answer's codes that mean the readings arrived (docs/nodes.md): on the
+# service's disk, or published by a service that keeps no history.
+STORED = 0
+ACCEPTED = 10
+NOT_STORED = 11  # the service's disk failed: keep the readings, send them again
 
 
 def hmac_sha256(key, message):
@@ -54,7 +59,7 @@ def build_packet(device, sequence, battery_mv, measure_s, wake_s, measurements, 
 
 
 def send(packet, key, address=SERVICE, timeout=5):
-    """Send one packet; the answer's code (0: stored), or None when there was no valid answer."""
+    """Send one packet; the answer's code (STORED, ACCEPTED, a refusal), or None when there was no valid answer."""
     sock = socket.socket()
     try:
         sock.settimeout(timeout)
@@ -71,10 +76,21 @@ def send(packet, key, address=SERVICE, timeout=5):
     finally:
         sock.close()
     code = answer[1]
-    # Only the service holds the key: a "stored" answer must carry its tag.
-    if code == 0 and answer[6:] != hmac_sha256(key, answer[:6] + packet[-TAG_SIZE:])[:TAG_SIZE]:
+    # Only the service holds the key: a "stored" or "accepted" answer must carry its tag.
+    if (
+        code in (STORED, ACCEPTED)
+        and answer[6:] != hmac_sha256(key, answer[:6] + packet[-TAG_SIZE:])[:TAG_SIZE]
+    ):
         return None
     return code
+
+
+def delivered(code):
+    """Whether the readings can be forgotten: stored on disk, or accepted by a service with no history.
+
+    Anything else (no answer, not_stored, busy, truncated) means send them again at the next wake-up.
+    """
+    return code in (STORED, ACCEPTED)
 
 
 def main():  # pragma: no cover - runs on the board
@@ -86,7 +102,14 @@ def main():  # pragma: no cover - runs on the board
     rtc.memory(struct.pack("<I", sequence))
     battery_mv = 0  # e.g. machine.ADC(0).read() * your divider's factor
     readings = [(0x01, 21.5), (0x22, 45.2), (0x13, 1013.2)]  # read your sensor here (e.g. a BME280)
-    send(build_packet(DEVICE_ID, sequence, battery_mv, WAKE_SECONDS, WAKE_SECONDS, readings, KEY), KEY)
+    code = send(build_packet(DEVICE_ID, sequence, battery_mv, WAKE_SECONDS, WAKE_SECONDS, readings, KEY), KEY)
+    if code == STORED:
+        print("stored")
+    elif code == ACCEPTED:
+        print("accepted: published, but the service keeps no history")
+    else:
+        # Keep the readings (e.g. in RTC memory) and send them with the next packet.
+        print(f"not delivered (code {code}): sending again next time")
     machine.deepsleep(WAKE_SECONDS * 1000)
 
 

@@ -40,6 +40,9 @@ class Reading:
     #: Seconds the reading stays current, for a remote node's reading (from
     #: the node's own interval); None for a local one (its group's freshness).
     fresh_for: float | None = None
+    #: The node journal's entry holding this reading (a remote node's, when
+    #: ENVIRO_DATA_DIR is set): outputs that keep readings confirm it.
+    journal: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)

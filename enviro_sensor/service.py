@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
@@ -21,6 +22,8 @@ from enviro_sensor.lcd.display import Display
 from enviro_sensor.metrics.sensor_health import SensorHealth
 from enviro_sensor.metrics.service_metrics import ServiceMetrics
 from enviro_sensor.nodes.intake import NodeIntake
+from enviro_sensor.nodes.journal import FILE_NAME as JOURNAL_NAME
+from enviro_sensor.nodes.journal import NodeJournal
 from enviro_sensor.outputs.base import Output, OutputContext
 from enviro_sensor.outputs.hub import OutputHub
 from enviro_sensor.outputs.latest import LatestReadings, LatestStore
@@ -133,8 +136,22 @@ class Service:
         )
         self._sensors = sensors
         # Remote nodes: a second source of readings, published to the same outputs.
+        # With a data directory a node's "stored" means on disk: its packet is
+        # journaled before the answer, and the outputs that keep readings say
+        # what they have kept (nodes.journal).
+        journal = None
+        if nodes.data_dir and (nodes.file or virtual):
+            journal = NodeJournal(Path(nodes.data_dir) / JOURNAL_NAME)
+            for output in self.outputs.outputs:
+                if output.keeps_readings:
+                    output.journal = journal.consumer(output.name)
         self.nodes = NodeIntake(
-            (*nodes.file, *virtual), self.outputs.publish, self.clock, registry, nodes.data_dir
+            (*nodes.file, *virtual),
+            self.outputs.publish,
+            self.clock,
+            registry,
+            nodes.data_dir,
+            journal,
         )
         self.listener: NodeListener | None = None
         if nodes.port is not None or virtual:
@@ -177,13 +194,19 @@ class Service:
             if self._started:
                 return
             board = self.open_board()
-            self.outputs.start()
+            self.start_outputs()
             self.collector.start()
             self._start_nodes()
             # Opens in the background: the panel's set-up sleeps about a second.
             self.display.start(board)
             self._started = True
             log.info("service started on the %s board", self.board_kind)
+
+    def start_outputs(self) -> None:
+        """Start the outputs, then give those that keep readings what the node journal holds:
+        packets the nodes were told were stored, which may not have reached them before a crash."""
+        self.outputs.start()
+        self.nodes.replay(self.outputs.replay)
 
     def _start_nodes(self) -> None:
         """The remote nodes' listener, then the virtual nodes that send to it."""

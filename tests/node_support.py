@@ -10,6 +10,7 @@ from pathlib import Path
 
 from enviro_sensor.nodes.devices import Device, parse_devices
 from enviro_sensor.nodes.intake import NodeIntake
+from enviro_sensor.nodes.journal import NodeJournal
 from enviro_sensor.nodes.listener import NodeListener
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "nodes.md"
@@ -55,3 +56,8 @@ def running_listener(intake: NodeIntake, deadline: float = 5.0, **options) -> It
         yield listener
     finally:
         listener.stop()
+
+
+def journal_in(folder: Path) -> NodeJournal:
+    """A node journal in a test's folder: the intake then answers ``stored`` once on disk."""
+    return NodeJournal(folder / "node-journal.log")

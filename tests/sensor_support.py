@@ -66,7 +66,7 @@ class PolledApp:
         self.service = self.app.extensions["enviro"]
         self.collector = self.service.collector
         self.service.open_board()
-        self.service.outputs.start()
+        self.service.start_outputs()
 
     def poll(self, *groups: str) -> None:
         """One poll of each named group (all enabled groups when none named), outputs caught up."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -85,6 +86,7 @@ def _read_only(directory: Path):
 
 
 def test_a_read_only_directory_turns_the_history_down_until_it_is_writable(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="enviro_sensor.outputs")
     data = tmp_path / "data"
     data.mkdir()
     with _read_only(data):
@@ -113,4 +115,5 @@ def test_a_read_only_directory_turns_the_history_down_until_it_is_writable(tmp_p
         assert kept >= 3  # the readings held while it could not write
     finally:
         polled.close()
-    assert any("output history failed" in r.getMessage() for r in caplog.records)
+    assert any("output history is down" in r.getMessage() for r in caplog.records)
+    assert any("output history is back" in r.getMessage() for r in caplog.records)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from enviro_sensor.outputs.influx import Buffer, line
+from enviro_sensor.outputs.influx import BUFFER_NAME, line
+from enviro_sensor.outputs.line_buffer import LineBuffer
 from enviro_sensor.records import Reading
 from tests.influx_servers import (
     influx_query,
@@ -29,16 +30,19 @@ def test_a_reading_is_one_line_with_tags_escaped():
 
 
 def test_a_full_buffer_drops_the_oldest_points_and_counts_them(tmp_path):
-    buffer = Buffer(tmp_path, limit=100)
-    buffer.add([f"m v={i} {i:020d}" for i in range(3)])  # 3 x 30 bytes
-    buffer.add([f"m v={i} {i:020d}" for i in range(3, 6)])
-    assert buffer.dropped == 3
+    buffer = LineBuffer(tmp_path / BUFFER_NAME, limit=100)
+    assert buffer.add([f"m v={i} {i:020d}" for i in range(3)]) == 0  # 3 x 30 bytes
+    assert buffer.add([f"m v={i} {i:020d}" for i in range(3, 6)]) == 3
     assert [item.split()[1] for item in buffer.lines()] == ["v=3", "v=4", "v=5"]
     assert buffer.count == 3 and buffer.size() <= 100
-    # A partial last line (a power cut mid-append) is not sent.
-    with (tmp_path / "influx-buffer.lp").open("a") as file:
+    # A partial last line (a power cut mid-append) is cut off when the file is
+    # opened, so the next append cannot merge with it.
+    with (tmp_path / BUFFER_NAME).open("a") as file:
         file.write("m v=6 0000")
-    assert len(Buffer(tmp_path).lines()) == 3
+    reopened = LineBuffer(tmp_path / BUFFER_NAME, limit=100)
+    assert reopened.count == 3
+    reopened.add(["m v=7 1"])
+    assert [item.split()[1] for item in reopened.lines()][-2:] == ["v=5", "v=7"]
 
 
 def readings_of(recorder: RecordingOutput) -> list[Reading]:
@@ -72,7 +76,8 @@ def test_influxdb_1_gets_every_reading_even_across_an_outage(tmp_path):
         state = polled.client.get("/api/outputs").get_json()["result"]["outputs"]["influxdb"]
         assert state["up"] is False and state["dropped"]["error"] == 0
         assert (tmp_path / "data" / "influx-buffer.lp").stat().st_size > 0
-        assert 'enviro_output_buffered_points{output="influxdb"}' in polled.client.get("/metrics").text
+        assert state["sent"] > 0 and state["buffered"] > 0
+        assert 'enviro_output_buffered{output="influxdb"}' in polled.client.get("/metrics").text
         server.start()
         polled.clock.advance(120)  # past the back-off
         polled.poll("weather", "i2c")
@@ -131,7 +136,8 @@ def test_a_database_that_is_not_there_costs_the_other_outputs_nothing(tmp_path):
         assert states["http"]["sent"] == states["recorder"]["sent"] == len(recorder.records)
         assert states["influxdb"]["up"] is False
         metrics = polled.client.get("/metrics").text
-        # 20 points: the last one waits for the next batch, the rest are held for the server.
-        assert 'enviro_output_buffered_points{output="influxdb"} 19.0' in metrics
+        # 20 points, none sent: held for the server (the last one in the batch being gathered).
+        assert 'enviro_output_buffered{output="influxdb"} 20.0' in metrics
+        assert 'enviro_output_sent_total{output="influxdb"} 0.0' in metrics
     finally:
         polled.close()

@@ -340,7 +340,8 @@ def test_a_remote_node_is_a_home_assistant_device_of_its_own(tmp_path):
         )
         try:
             wait_connected(polled)
-            assert protocol.decode_answer(polled.service.nodes.receive(packet)).code is protocol.Code.STORED
+            # No data directory: published (to MQTT too), kept on no disk.
+            assert protocol.decode_answer(polled.service.nodes.receive(packet)).code is protocol.Code.ACCEPTED
             state_topic = f"enviro/{NODE}/nodes/kitchen/bme280/state"
             wanted = {
                 f"homeassistant/sensor/{NODE}/kitchen_{sensor}_{key}/config"

@@ -24,7 +24,7 @@ from enviro_sensor.hardware.virtual import ManualClock
 from enviro_sensor.nodes import protocol
 from enviro_sensor.nodes.intake import NodeIntake
 from enviro_sensor.nodes.protocol import Code, Encoding, Measurement, Packet
-from tests.node_support import doc_devices, doc_examples, running_listener
+from tests.node_support import doc_devices, doc_examples, journal_in, running_listener
 from tests.sensor_support import PolledApp
 
 KEY = bytes(range(32))
@@ -106,10 +106,16 @@ def mutations(rng: random.Random, sequence: int) -> bytes:
     return bytes(packet)
 
 
-def test_fuzzed_streams_never_crash_the_listener_and_every_refusal_is_counted():
+def test_fuzzed_streams_never_crash_the_listener_and_every_refusal_is_counted(tmp_path):
     rng = random.Random(14)
-    intake = NodeIntake(doc_devices(), lambda event: None, ManualClock())
-    reference = NodeIntake(doc_devices(), lambda event: None, ManualClock())
+    (tmp_path / "served").mkdir()
+    (tmp_path / "reference").mkdir()
+    intake = NodeIntake(
+        doc_devices(), lambda event: None, ManualClock(), journal=journal_in(tmp_path / "served")
+    )
+    reference = NodeIntake(
+        doc_devices(), lambda event: None, ManualClock(), journal=journal_in(tmp_path / "reference")
+    )
     counted: collections.Counter[str] = collections.Counter()
     streams = [rng.randbytes(rng.randrange(0, 300)) for _ in range(300)]
     streams += [mutations(rng, sequence) for sequence in range(1, 301)]
@@ -194,8 +200,8 @@ def test_slow_drips_and_half_open_connections_are_cut_off_at_the_deadline():
             time.sleep(0.05)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         assert _settles(lambda: tcp_results(intake)["truncated"] == 21)
-        assert exchange(listener.port, valid(4))[1] == Code.STORED
-    assert +tcp_results(intake) == collections.Counter(truncated=21, stored=1)
+        assert exchange(listener.port, valid(4))[1] == Code.ACCEPTED  # no journal: published, not kept
+    assert +tcp_results(intake) == collections.Counter(truncated=21, accepted=1)
 
 
 def test_a_full_listener_answers_busy_and_counts_it():
@@ -209,8 +215,8 @@ def test_a_full_listener_answers_busy_and_counts_it():
             for sock in held:
                 sock.close()
         assert _settles(lambda: listener.open_connections == 0)
-        assert exchange(listener.port, valid(1))[1] == Code.STORED
-    assert +tcp_results(intake) == collections.Counter(busy=1, stored=1)
+        assert exchange(listener.port, valid(1))[1] == Code.ACCEPTED
+    assert +tcp_results(intake) == collections.Counter(busy=1, accepted=1)
 
 
 # -- a thousand nodes -----------------------------------------------------------
@@ -233,8 +239,9 @@ def many_files():
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def test_a_thousand_nodes_at_once_lose_nothing_and_the_service_serves_on(many_files):
-    polled = PolledApp(virtual_nodes=NODES, weather_interval=10.0)
+def test_a_thousand_nodes_at_once_lose_nothing_and_the_service_serves_on(many_files, tmp_path):
+    # With a data directory: every answer waits for its packet's group fsync.
+    polled = PolledApp(virtual_nodes=NODES, weather_interval=10.0, data_dir=str(tmp_path))
     service = polled.service
     nodes = service.virtual_nodes
     try:

@@ -166,7 +166,8 @@ def test_every_output_gets_the_node_as_the_source():
     recorder = RecordingOutput()
     polled = PolledApp(nodes_file=doc_devices(), outputs=[recorder])
     try:
-        assert send(polled, packet(1)) is Code.STORED
+        # No data directory: published to every output, kept on no disk.
+        assert send(polled, packet(1)) is Code.ACCEPTED
     finally:
         polled.close()
     records = [(type(r).__name__, r.source, r.sensor) for r in recorder.records]
@@ -198,7 +199,7 @@ def test_home_assistant_gets_a_device_per_node():
 def test_the_file_tree_writes_a_file_per_node_sensor(tmp_path):
     polled = PolledApp(nodes_file=doc_devices(), export_dir=str(tmp_path))
     try:
-        assert send(polled, packet(1)) is Code.STORED
+        assert send(polled, packet(1)) is Code.ACCEPTED
         document = json.loads((tmp_path / "nodes" / "kitchen" / "bme280.json").read_text())
         assert (document["node"], document["values"]["temperature_celsius"]) == ("kitchen", 21.5)
         assert (
@@ -263,7 +264,7 @@ def test_a_push_is_stored_like_a_packet(polled):
             "values": {"bme280.temperature_celsius": 19.25}}  # fmt: skip
     reply = push(polled, body)
     assert reply.status_code == 200
-    assert reply.get_json() == {"result": {"node": "kitchen", "sequence": 5, "stored": 1}}
+    assert reply.get_json() == {"result": {"node": "kitchen", "sequence": 5, "code": "stored", "stored": 1}}
     node = polled.client.get("/api/nodes/kitchen").get_json()["result"]
     assert (node["transport"], node["battery_volts"], node["wake_interval_seconds"]) == ("http", 3.6, 120)
     assert node["readings"]["bme280"]["values"] == {"temperature_celsius": 19.25}

@@ -370,8 +370,20 @@ def test_history_and_pause_refusals_fit_the_spec(checker, polled):
         locked.close()
 
 
-def test_node_answers_fit_the_spec():
-    polled = PolledApp(nodes_file=doc_devices())
+def test_node_answers_fit_the_spec(tmp_path):
+    key = {"Authorization": "Bearer " + bytes(range(32)).hex()}
+    good = {"sequence": 1, "battery_volts": 3.7, "values": {"bme280.temperature_celsius": 20.5}}
+    accepting = PolledApp(nodes_file=doc_devices())  # no data directory: accepted, not stored
+    try:
+        checker = SpecChecker(accepting.client.get("/apispec.json").get_json())
+        post = "/api/nodes/{node}/readings"
+        assert (
+            _answer(accepting, checker, "POST", "/api/nodes/kitchen/readings", post, json=good, headers=key)
+            == 202
+        )
+    finally:
+        accepting.close()
+    polled = PolledApp(nodes_file=doc_devices(), data_dir=str(tmp_path))
     try:
         checker = SpecChecker(polled.client.get("/apispec.json").get_json())
         one, post = "/api/nodes/{node}", "/api/nodes/{node}/readings"

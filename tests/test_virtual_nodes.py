@@ -37,7 +37,8 @@ def test_virtual_nodes_wake_send_and_drain_their_batteries():
         nodes = VirtualNodes(devices, "127.0.0.1", listener.port, clock)
         batteries = [node.battery_mv for node in nodes.nodes]
         for _ in range(3):
-            assert asyncio.run(nodes.round()) == [Code.STORED] * 5
+            # No journal (no data directory): published, not kept on disk.
+            assert asyncio.run(nodes.round()) == [Code.ACCEPTED] * 5
             clock.advance(10)
     assert [node.battery_mv for node in nodes.nodes] == [b - 3 * DRAIN_MV for b in batteries]
     views = {view.device.name: view for view in intake.views()}
@@ -47,7 +48,7 @@ def test_virtual_nodes_wake_send_and_drain_their_batteries():
     temperatures = {view.readings[0].values["temperature_celsius"] for view in views.values()}
     assert len(temperatures) == 5
     assert all(15 < t < 30 for t in temperatures)
-    assert nodes.answers == {"stored": 15}
+    assert nodes.answers == {"accepted": 15}
 
 
 def test_the_listener_raises_the_open_files_limit_it_needs():

@@ -6,6 +6,10 @@
 A value is ``encoding[.scale]:number``: f32, i16, u16 or u8, and for the
 integer encodings a decimal scale (``i16.2:45.2`` sends 4520). The packet
 is printed in hex; ``--dump`` prints it without sending. See docs/nodes.md.
+
+Exit status: 0 stored (on the service's disk), 3 accepted (published, but
+the service keeps no history, so nothing is on disk), 1 refused or not
+stored (the answer says why), 2 no valid answer.
 """
 
 from __future__ import annotations
@@ -71,4 +75,11 @@ def main(argv: list[str] | None = None, prog: str = "enviro-sensor send-node") -
         print(f"no valid answer: {err}", file=sys.stderr)
         return 2
     print(f"answer: {answer.code.reason} (code {int(answer.code)}), sequence {answer.sequence}")
-    return 0 if answer.code is protocol.Code.STORED else 1
+    if answer.code is protocol.Code.STORED:
+        return 0
+    if answer.code is protocol.Code.ACCEPTED:
+        print("published, but not stored: the service has no ENVIRO_DATA_DIR, so nothing is on disk")
+        return 3
+    if answer.code is protocol.Code.NOT_STORED:
+        print("not stored: the service could not write it to disk; send the readings again")
+    return 1

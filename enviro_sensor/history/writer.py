@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 from enviro_sensor.history.database import BUCKET_SECONDS, open_or_replace
@@ -67,15 +68,20 @@ class HistoryWriter:
         self,
         values: list[tuple[str, str, float, float]],
         events: list[tuple[float, str, str, str | None]],
+        once: Sequence[tuple[str, str, float, float]] = (),
     ) -> None:
-        """One batch: (sensor, field, time, value) and (time, sensor, status, reason), in one transaction."""
+        """One batch: (sensor, field, time, value) and (time, sensor, status, reason), in one transaction.
+
+        ``once`` are values written only where none is stored for that series and
+        time yet (a journal's replay), so that their rollups are not counted twice.
+        """
         for _ in range(MAX_DAYS_DROPPED_PER_BATCH + 1):
             try:
-                self._transaction(values, events)
+                self._transaction(values, events, once)
                 self._keep_wal_small()
                 return
             except sqlite3.OperationalError as err:
-                if "full" not in str(err) or not self._at_cap(len(values) + len(events)):
+                if "full" not in str(err) or not self._at_cap(len(values) + len(events) + len(once)):
                     raise
                 if not self._drop_oldest_day():
                     raise
@@ -85,12 +91,20 @@ class HistoryWriter:
         self,
         values: list[tuple[str, str, float, float]],
         events: list[tuple[float, str, str, str | None]],
+        once: Sequence[tuple[str, str, float, float]],
     ) -> None:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
             raw = [(self._series_id(s, f), round(t * 1000), v) for s, f, t, v in values]
             db.executemany("INSERT OR REPLACE INTO raw (series, time_ms, value) VALUES (?, ?, ?)", raw)
+            for sensor, field, t, v in once:
+                row = (self._series_id(sensor, field), round(t * 1000), v)
+                inserted = db.execute(
+                    "INSERT OR IGNORE INTO raw (series, time_ms, value) VALUES (?, ?, ?)", row
+                )
+                if inserted.rowcount == 1:
+                    raw.append(row)
             db.executemany(
                 """INSERT INTO rollup (series, bucket, low, total, count, high) VALUES (?, ?, ?, ?, 1, ?)
                 ON CONFLICT (series, bucket) DO UPDATE SET

@@ -37,9 +37,9 @@ def _receive(sock: socket.socket, size: int) -> bytes:
 
 def _answer_key(answer: bytes, key: bytes) -> bytes | None:
     """The key to check the answer with: refusals sent before the device was known carry
-    a zero tag, but "stored" is always signed, so a forged one fails the check."""
+    a zero tag, but "stored" and "accepted" are always signed, so a forged one fails the check."""
     unsigned = answer[protocol.ACK.size :] == bytes(protocol.TAG_SIZE)
-    return None if unsigned and answer[1] != protocol.Code.STORED else key
+    return None if unsigned and answer[1] not in (protocol.Code.STORED, protocol.Code.ACCEPTED) else key
 
 
 async def exchange_async(host: str, port: int, data: bytes, key: bytes, timeout: float = 10.0) -> Answer:

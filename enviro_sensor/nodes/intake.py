@@ -5,7 +5,10 @@ end here. A packet from a known device, with the right tag and a sequence
 number above the last accepted one, has each value checked against its
 ``Field`` (the same check as a local reading's) and becomes ``Reading``
 records with the node as their ``source``, handed to the same ``publish`` as
-the collector's. Everything else is refused with a reason and counted in
+the collector's. With a node journal (ENVIRO_DATA_DIR set) the readings are
+written to it first and the answer is ``stored`` only once they are on disk
+(``nodes.journal``); without one it is ``accepted``: published, kept nowhere.
+Everything else is refused with a reason and counted in
 ``enviro_node_packets_total{transport,result}``; an unknown device never
 gets a label of its own.
 """
@@ -26,6 +29,7 @@ from enviro_sensor.clocks import Clock
 from enviro_sensor.nodes import protocol
 from enviro_sensor.nodes.devices import Device, Measured
 from enviro_sensor.nodes.fields import BATTERY_SENSOR, BATTERY_VOLTS
+from enviro_sensor.nodes.journal import Entry, NodeJournal
 from enviro_sensor.nodes.protocol import Code
 from enviro_sensor.nodes.sequences import FILE_NAME, SequenceStore
 from enviro_sensor.records import Event, Reading, StatusChange
@@ -80,6 +84,23 @@ class NodeView:
         return "stale" if self.stale else "ok"
 
 
+@dataclasses.dataclass(frozen=True)
+class _Visit:
+    """What one packet says of its node beside its readings."""
+
+    battery_volts: float | None
+    measure_interval: int
+    wake_interval: int
+    transport: str
+    now: float
+    monotonic: float
+    fresh_for: float
+
+
+def _journaled(entry: Entry) -> list[Reading]:
+    return [dataclasses.replace(reading, journal=entry.id) for reading in entry.readings]
+
+
 @dataclasses.dataclass
 class _NodeState:
     last_wall: float | None = None
@@ -106,6 +127,7 @@ class NodeIntake:
         clock: Clock,
         registry: CollectorRegistry | None = None,
         data_dir: str | None = None,
+        journal: NodeJournal | None = None,
     ) -> None:
         self.devices = {device.id: device for device in devices}
         self._by_name = {device.name: device for device in devices}
@@ -117,6 +139,8 @@ class NodeIntake:
         self._rejected: dict[tuple[str, str, str], int] = {}
         path = Path(data_dir) / FILE_NAME if data_dir else None
         self.sequences = SequenceStore(path, clock)
+        self.journal = journal
+        self._store_failing = False
         if registry is not None:
             registry.register(_NodeMetrics(self))
 
@@ -129,6 +153,11 @@ class NodeIntake:
         if device is None and name_or_id.isascii() and name_or_id.isdigit():
             device = self.devices.get(int(name_or_id))
         return device
+
+    @property
+    def durable(self) -> bool:
+        """Whether ``stored`` means on disk (and receiving a packet may wait for the disk)."""
+        return self.journal is not None
 
     def count(self, code: Code, transport: str = "tcp") -> None:
         """Count a packet's result (the listener counts what never reaches ``receive``)."""
@@ -252,13 +281,44 @@ class NodeIntake:
             )
             for sensor, sensor_values in by_sensor.items()
         ]
+        visit = _Visit(battery_volts, measure_interval, wake_interval, transport, now, monotonic, fresh_for)
+        if self.journal is None:
+            self._publish_visit(device, visit, readings, Code.ACCEPTED)
+            return Code.ACCEPTED
+        try:
+            # Returns once on disk; the readings are published by then, in journal order.
+            self.journal.append(
+                device.id,
+                sequence,
+                readings,
+                lambda entry: self._publish_visit(device, visit, _journaled(entry), Code.STORED),
+            )
+        except OSError as err:
+            if not self._store_failing:
+                log.error("nodes: cannot store packets (%s); answering not_stored until it can", err)
+            self._store_failing = True
+            return self._refuse(device, Code.NOT_STORED, transport)
+        if self._store_failing:
+            log.info("nodes: packets are stored again")
+            self._store_failing = False
+        return Code.STORED
+
+    def _publish_visit(self, device: Device, visit: _Visit, readings: list[Reading], code: Code) -> None:
+        """A packet that is kept (or accepted without a journal): the node's state, then its records."""
+        by_sensor = {reading.sensor for reading in readings}
         with self._lock:
-            self._results[(transport, Code.STORED.reason)] += 1
+            self._results[(visit.transport, code.reason)] += 1
             state = self._states[device.id]
-            state.last_wall, state.last_monotonic, state.fresh_for = now, monotonic, fresh_for
-            state.battery_volts = battery_volts if battery_volts is not None else state.battery_volts
-            state.measure_interval, state.wake_interval = measure_interval, wake_interval
-            state.transport = transport
+            state.last_wall, state.last_monotonic, state.fresh_for = (
+                visit.now,
+                visit.monotonic,
+                visit.fresh_for,
+            )
+            state.battery_volts = (
+                visit.battery_volts if visit.battery_volts is not None else state.battery_volts
+            )
+            state.measure_interval, state.wake_interval = visit.measure_interval, visit.wake_interval
+            state.transport = visit.transport
             state.stored += 1
             fresh_sensors = [
                 r.sensor for r in readings if r.sensor not in state.readings or r.sensor in state.failing
@@ -267,10 +327,25 @@ class NodeIntake:
             for reading in readings:
                 state.readings[reading.sensor] = reading
         for sensor in fresh_sensors:
-            self._status(device, sensor, "ok", None, now, monotonic)
+            self._status(device, sensor, "ok", None, visit.now, visit.monotonic)
         for reading in readings:
             self._publish(reading)
-        return Code.STORED
+
+    def replay(self, replay: Callable[[Event], None]) -> int:
+        """Hand what the journal held at start-up to ``replay`` (the outputs that keep readings),
+        and take its sequence numbers; returns the number of packets."""
+        if self.journal is None:
+            return 0
+        entries, self.journal.replayed = self.journal.replayed, []
+        now, monotonic = self._clock.now(), self._clock.monotonic()
+        for entry in entries:
+            self.sequences.accept(entry.device, entry.sequence)
+            for reading in entry.readings:
+                # Its age as it is: a replayed reading is not a current one.
+                replay(dataclasses.replace(reading, monotonic=monotonic - (now - reading.time)))
+        if entries:
+            log.info("nodes: %d stored packets replayed from %s", len(entries), self.journal.path)
+        return len(entries)
 
     def _status(
         self, device: Device, sensor: str, status: str, reason: str | None, now: float, monotonic: float
@@ -342,6 +417,8 @@ class NodeIntake:
     def close(self) -> None:
         """Write the sequence numbers (at shutdown)."""
         self.sequences.flush()
+        if self.journal is not None:
+            self.journal.close()
 
 
 def _decimals(device: Device, sensor: str, key: str) -> int:

@@ -12,6 +12,7 @@ its length is checked before its body is read, and connections beyond
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import resource
@@ -28,6 +29,8 @@ MAX_CONNECTIONS = 2000
 # Connections the kernel may hold before they are accepted: a thousand nodes
 # that wake on the same second.
 BACKLOG = 2048
+# Packets stored at once, each waiting for the fsync its write shares.
+STORE_THREADS = 64
 
 
 # Files the rest of the process may hold beside the nodes' connections: HTTP
@@ -80,6 +83,9 @@ class NodeListener:
         #: Connections closed for sending nothing within the deadline.
         self.idle_closed = 0
         self.connections = 0
+        # Packets being stored at once (each waits for its group's fsync): the
+        # most one write can group.
+        self._workers = concurrent.futures.ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="node-store")
 
     def start(self) -> None:
         """Bind and serve; raises OSError when the port cannot be had."""
@@ -126,6 +132,7 @@ class NodeListener:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5.0)
+        self._workers.shutdown(wait=False, cancel_futures=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -176,7 +183,14 @@ class NodeListener:
             self.intake.count(refused.code)
             await self._answer(writer, protocol.encode_answer(refused.code, 0, None))
             return False
-        return await self._answer(writer, self.intake.receive(bytes(received)))
+        if self.intake.durable:
+            # The answer waits for the disk: on a worker thread, so that the loop
+            # reads the other nodes' packets meanwhile and their writes are grouped.
+            loop = asyncio.get_running_loop()
+            answer = await loop.run_in_executor(self._workers, self.intake.receive, bytes(received))
+        else:
+            answer = self.intake.receive(bytes(received))
+        return await self._answer(writer, answer)
 
     async def _answer(self, writer: asyncio.StreamWriter, answer: bytes) -> bool:
         try:

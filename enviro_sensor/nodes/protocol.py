@@ -51,7 +51,7 @@ MAX_SCALE = 4
 
 
 class Code(enum.IntEnum):
-    """The answer's code: 0 stored, anything else the reason a packet was refused."""
+    """The answer's code: 0 stored, 10 accepted (not kept on disk), anything else why not."""
 
     STORED = 0
     UNKNOWN_DEVICE = 1
@@ -63,6 +63,12 @@ class Code(enum.IntEnum):
     BAD_VERSION = 7
     INVALID_VALUES = 8
     BUSY = 9
+    #: Authentic and valid, published to the outputs, but not on disk: the
+    #: service keeps no history (no ENVIRO_DATA_DIR).
+    ACCEPTED = 10
+    #: Authentic and valid, but the write to disk failed (a full disk):
+    #: nothing was published; the node should send the readings again.
+    NOT_STORED = 11
 
     @property
     def reason(self) -> str:

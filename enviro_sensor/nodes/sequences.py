@@ -1,7 +1,7 @@
 """The last accepted sequence number of each node, kept across restarts without wearing the SD card.
 
 Accepting a packet only raises a number in memory; the numbers are written
-(to a temporary file, fsynced, renamed over ``node-sequences.json``) at most
+whole (``durable_file.replace_file``: fsynced, renamed over ``node-sequences.json``) at most
 once per ``flush_seconds`` and at shutdown. A power cut therefore forgets
 the packets accepted since the last write: a replay of one of those (same
 bytes, captured on the network within that window) would be accepted once
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 
 from enviro_sensor.clocks import Clock
+from enviro_sensor.durable_file import remove_leftover, replace_file
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,10 @@ class SequenceStore:
         self._clock = clock
         self._flush_seconds = flush_seconds
         self._lock = threading.Lock()
+        # One write at a time: flushes come from the threads that accept packets.
+        self._write_lock = threading.Lock()
+        if path is not None:
+            remove_leftover(path)
         self._last: dict[int, int] = self._load()
         self._dirty = False
         self._flushed_at = clock.monotonic()
@@ -71,23 +75,19 @@ class SequenceStore:
 
     def flush(self) -> None:
         """Write the numbers now if any changed since the last write."""
-        with self._lock:
-            if not self._dirty:
-                return
-            snapshot = {str(device): sequence for device, sequence in self._last.items()}
-            self._dirty = False
-            self._flushed_at = self._clock.monotonic()
-        if self._path is None:
-            return
-        temporary = self._path.with_suffix(".tmp")
-        try:
-            with open(temporary, "w", encoding="utf-8") as file:
-                json.dump(snapshot, file)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self._path)
-            self.writes += 1
-        except OSError as err:
+        with self._write_lock:
             with self._lock:
-                self._dirty = True
-            log.warning("cannot write %s: %s", self._path, err)
+                if not self._dirty:
+                    return
+                snapshot = {str(device): sequence for device, sequence in self._last.items()}
+                self._dirty = False
+                self._flushed_at = self._clock.monotonic()
+            if self._path is None:
+                return
+            try:
+                replace_file(self._path, json.dumps(snapshot).encode())
+                self.writes += 1
+            except OSError as err:
+                with self._lock:
+                    self._dirty = True
+                log.warning("cannot write %s: %s", self._path, err)

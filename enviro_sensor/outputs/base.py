@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Mapping
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry
 
@@ -34,6 +35,37 @@ class OutputContext:
         return {group.name: group.sampling_interval for group in self.groups if group.enabled}
 
 
+@dataclasses.dataclass(frozen=True)
+class Account:
+    """What an output that batches or buffers says of its own deliveries.
+
+    The hub believes it rather than counting calls: a reading an output has
+    only put in a batch or a buffer is not yet sent.
+    """
+
+    #: Records the destination acknowledged.
+    sent: int
+    #: Records held for the destination (in memory or on disk), not yet acknowledged.
+    buffered: int
+    #: Records given up on, by reason (``buffer_full``, ``refused``...).
+    dropped: Mapping[str, int]
+    #: Why the destination is not taking records now, in its own words; None while it is.
+    refusal: str | None = None
+    #: When the last attempt failed (Unix time), and how many attempts have failed in all.
+    refusal_at: float | None = None
+    failures: int = 0
+
+
+class JournalConsumer(Protocol):
+    """An output's side of the node journal (``nodes.journal``)."""
+
+    def kept(self, entry: int) -> None:
+        """Entries up to ``entry`` are kept for good by this output."""
+
+    def lost(self, entry: int) -> None:
+        """Entry ``entry`` did not reach this output: hold it for the next start's replay."""
+
+
 class Unavailable(ConnectionError):
     """The output cannot deliver now (its server is away) and has logged why itself.
 
@@ -56,6 +88,12 @@ class Output(abc.ABC):
     #: Records the output may fall behind by before new ones are dropped:
     #: minutes of readings at the default intervals, a few hundred kB at most.
     queue_size: int = 1000
+    #: Set (by the service) on an output that keeps readings for good (a
+    #: database) when remote nodes' packets are journaled: the output tells
+    #: it which journal entries it has kept, so that a node's ``stored`` holds.
+    journal: JournalConsumer | None = None
+    #: Whether the output keeps readings for good (and so takes part in the journal).
+    keeps_readings: bool = False
 
     def start(self, sensors: Mapping[str, Sensor]) -> None:  # noqa: B027 - most need no set-up
         """Called once before the first record, with the sensors' declarations by name."""
@@ -72,6 +110,11 @@ class Output(abc.ABC):
     def connected(self) -> bool:
         """True while the output can deliver (always, for one inside the process)."""
         return True
+
+    def account(self) -> Account | None:
+        """The output's own account of what it sent and holds; None when every call it
+        returns from is a record delivered (the hub counts those itself)."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - most hold nothing
         """Release connections and files; called once, after the last record."""

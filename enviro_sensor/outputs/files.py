@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -30,6 +29,7 @@ from prometheus_client.registry import Collector as PrometheusCollector
 
 from enviro_sensor.config import parsers
 from enviro_sensor.config.declarations import Setting, declare
+from enviro_sensor.durable_file import replace_file
 from enviro_sensor.outputs.base import Output, OutputContext
 from enviro_sensor.outputs.latest import LatestStore
 from enviro_sensor.outputs.prometheus import measurement_families
@@ -40,10 +40,9 @@ TEXTFILE_NAME = "enviro.prom"
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that no reader ever sees a partial file."""
-    # Same directory: a rename is atomic only within one file system.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    # Not synced: the tree is a view of the latest readings, rewritten at
+    # every poll; flushing each file to the SD card would wear it for nothing.
+    replace_file(path, data, sync=False)
 
 
 class _Families(PrometheusCollector):

@@ -5,7 +5,13 @@ ENVIRO_HISTORY_FLUSH seconds have passed on the service's clock (checked as
 each record arrives: readings come every few seconds), when ``flush`` is
 called, and at shutdown, sparing the SD card a write per reading. A write that
 fails (full disk, read-only directory) keeps the batch, turns the output
-down, and is tried again one interval later.
+down with SQLite's reason, and is tried again one interval later: the
+records it holds are ``buffered``, not lost, and ``sent`` once committed.
+
+A remote node's reading from the node journal (``Reading.journal``) is
+written once even when the journal replays it at start-up (it may have been
+committed before the service was killed), and the journal is told once it
+is committed.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from enviro_sensor.config import parsers
 from enviro_sensor.config.declarations import Setting, declare
 from enviro_sensor.history.database import path_in
 from enviro_sensor.history.writer import HistoryWriter, Limits
-from enviro_sensor.outputs.base import Output, OutputContext
+from enviro_sensor.outputs.base import Account, Output, OutputContext
 from enviro_sensor.records import LOCAL_SOURCE, Reading, StatusChange
 from enviro_sensor.sensors.config import Sensor
 
@@ -43,6 +49,7 @@ class HistoryOutput(Output):
     """Writes batches to ``<data_dir>/history.sqlite3``."""
 
     name = "history"
+    keeps_readings = True
 
     def __init__(self, data_dir: str, limits: Limits, flush_seconds: float, clock: Clock) -> None:
         self.path = path_in(data_dir)
@@ -53,6 +60,16 @@ class HistoryOutput(Output):
         self._writer: HistoryWriter | None = None
         self._values: list[tuple[str, str, float, float]] = []
         self._events: list[tuple[float, str, str, str | None]] = []
+        # Journaled values are written only if not there yet (a replay may repeat them).
+        self._once: list[tuple[str, str, float, float]] = []
+        self._records = 0
+        self._journal_first: int | None = None
+        self._journal_last: int | None = None
+        self._sent = 0
+        self._trimmed = 0
+        self._failures = 0
+        self._refusal: str | None = None
+        self._refusal_at: float | None = None
         self._next_flush = clock.monotonic() + flush_seconds
         self._next_expire = clock.monotonic()
         self._healthy = False
@@ -61,7 +78,13 @@ class HistoryOutput(Output):
 
     def start(self, sensors: Mapping[str, Sensor]) -> None:
         with self._lock:
-            self._open()
+            try:
+                self._open()
+            except Exception as err:
+                self._failures += 1
+                self._refusal = f"{type(err).__name__}: {err}"
+                self._refusal_at = self._clock.now()
+                raise
             self._healthy = True
 
     def _open(self) -> HistoryWriter:
@@ -79,21 +102,46 @@ class HistoryOutput(Output):
     def handle_reading(self, reading: Reading) -> None:
         with self._lock:
             sensor = series_sensor(reading.source, reading.sensor)
+            into = self._values if reading.journal is None else self._once
             for field, value in reading.values.items():
-                self._values.append((sensor, field, reading.time, value))
+                into.append((sensor, field, reading.time, value))
+            self._records += 1
+            if reading.journal is not None:
+                if self._journal_first is None:
+                    self._journal_first = reading.journal
+                self._journal_last = reading.journal
             if len(self._values) > MAX_PENDING_VALUES:
-                del self._values[: len(self._values) - MAX_PENDING_VALUES]
+                # Whole readings are not tracked here: counted by value, the oldest first.
+                excess = len(self._values) - MAX_PENDING_VALUES
+                del self._values[:excess]
+                self._trimmed += excess
             self._flush_if_due()
 
     def handle_status(self, change: StatusChange) -> None:
         with self._lock:
             sensor = series_sensor(change.source, change.sensor)
             self._events.append((change.time, sensor, change.status, change.reason))
+            self._records += 1
             self._flush_if_due()
 
     def _flush_if_due(self) -> None:
         if self._clock.monotonic() >= self._next_flush:
-            self._flush()
+            # The failure is in the account (and the hub's one line): the batch is kept.
+            try:
+                self._flush()
+            except Exception as err:
+                log.debug("history: batch kept after %s", err)
+
+    def account(self) -> Account:
+        with self._lock:
+            return Account(
+                sent=self._sent,
+                buffered=self._records,
+                dropped={"buffer_full": self._trimmed},
+                refusal=self._refusal,
+                refusal_at=self._refusal_at,
+                failures=self._failures,
+            )
 
     def flush(self) -> None:
         """Write what is pending now (shutdown, tests); raises when the write fails."""
@@ -107,20 +155,27 @@ class HistoryOutput(Output):
         self._next_flush = now + self.flush_seconds
         try:
             writer = self._open()
-            if self._values or self._events:
-                writer.write(self._values, self._events)
+            if self._values or self._events or self._once:
+                writer.write(self._values, self._events, self._once)
                 self.batches += 1
-            self._values, self._events = [], []
+            self._values, self._events, self._once = [], [], []
+            self._sent += self._records
+            self._records = 0
+            if self._journal_last is not None and self.journal is not None:
+                self.journal.kept(self._journal_last)
+            self._journal_first = self._journal_last = None
             if now >= self._next_expire:
                 self._next_expire = now + EXPIRE_EVERY
                 writer.expire(self._clock.now())
-        except Exception:
-            if self._healthy:
-                log.warning("history: cannot write to %s; keeping the batch and trying again", self.path)
+        except Exception as err:
             self._healthy = False
+            self._failures += 1
+            self._refusal = f"{type(err).__name__}: {err}"
+            self._refusal_at = self._clock.now()
             self._drop_writer()
             raise
         self._healthy = True
+        self._refusal = None
 
     def _drop_writer(self) -> None:
         # Opened afresh on the next try: the directory may have come back.
@@ -139,7 +194,7 @@ class HistoryOutput(Output):
     @property
     def pending(self) -> int:
         """Values waiting for the next batch."""
-        return len(self._values)
+        return len(self._values) + len(self._once)
 
     def close(self) -> None:
         with self._lock:

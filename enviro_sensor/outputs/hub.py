@@ -42,11 +42,30 @@ class OutputState:
     up: bool
     connected: bool
     queued: int
+    #: Records the destination acknowledged (or, for an output inside the process, took).
     sent: int
+    #: Records held for the destination, in memory or on disk, not yet acknowledged.
+    buffered: int
     dropped: Mapping[str, int]
     last_sent: float | None
     #: The last error, kept after the output recovers (``up`` says whether it did).
     last_error: str | None
+    #: When it last failed (Unix time).
+    last_error_at: float | None = None
+    #: Failed attempts since start (one log line per outage, these count the rest).
+    errors: int = 0
+
+
+def _duration(seconds: float) -> str:
+    """A length of time as a person says it: ``42 s``, ``3 min 5 s``, ``2 h 10 min``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 class OutputRunner:
@@ -64,8 +83,15 @@ class OutputRunner:
         self._dropped: collections.Counter[str] = collections.Counter(dict.fromkeys(DROP_REASONS, 0))
         self._last_sent: float | None = None
         self._last_error: str | None = None
+        self._last_error_at: float | None = None
+        self._errors = 0
         self._failing = False
         self._busy_since: float | None = None
+        # The outage in progress: since when, and the figures when it began.
+        self._down_since = 0.0
+        self._sent_at_down = 0
+        self._dropped_at_down = 0
+        self._held = 0
 
     def start(self, sensors: Mapping[str, Sensor]) -> None:
         self._thread = threading.Thread(
@@ -73,19 +99,29 @@ class OutputRunner:
         )
         self._thread.start()
 
-    def submit(self, event: Event) -> None:
-        """Queue ``event`` for the output; never blocks."""
+    def submit(self, event: Event, wait: bool = False) -> None:
+        """Queue ``event`` for the output; never blocks unless ``wait`` (a replay at start-up)."""
         try:
-            self._queue.put_nowait(event)
+            if wait:
+                self._queue.put(event)
+            else:
+                self._queue.put_nowait(event)
         except queue.Full:
             with self._lock:
                 self._dropped["queue_full"] += 1
+            self._lost(event)
+
+    def _lost(self, event: Event) -> None:
+        """Tell the node journal that a reading it holds did not reach an output that keeps readings."""
+        journal = self.output.journal
+        if journal is not None and isinstance(event, Reading) and event.journal is not None:
+            journal.lost(event.journal)
 
     def _work(self, sensors: Mapping[str, Sensor]) -> None:
         try:
             self.output.start(sensors)
         except Exception as err:
-            self._failed(err)
+            self._failed(f"{type(err).__name__}: {err}", logged=isinstance(err, Unavailable))
         while True:
             event = self._queue.get()
             try:
@@ -98,6 +134,7 @@ class OutputRunner:
                 return
 
     def _deliver(self, event: Event) -> None:
+        accounted = self.output.account() is not None
         with self._lock:
             self._busy_since = self._clock.monotonic()
         try:
@@ -106,26 +143,89 @@ class OutputRunner:
             else:
                 self.output.handle_status(event)
         except Exception as err:
-            self._failed(err)
-            with self._lock:
-                self._dropped["error"] += 1
+            self._failed(f"{type(err).__name__}: {err}", logged=isinstance(err, Unavailable))
+            if not accounted:  # an output with an account counts its own losses
+                with self._lock:
+                    self._dropped["error"] += 1
+                self._lost(event)
         else:
-            with self._lock:
-                self._sent += 1
-                self._last_sent = self._clock.now()
-                self._failing = False
+            if accounted:
+                self.follow_account()
+            else:
+                with self._lock:
+                    self._sent += 1
+                    self._last_sent = self._clock.now()
+                self._recovered()
         finally:
             with self._lock:
                 self._busy_since = None
 
-    def _failed(self, err: Exception) -> None:
-        message = f"{type(err).__name__}: {err}"
+    def follow_account(self) -> None:
+        """Take an output's own account of an attempt: down with its reason, or back."""
+        account = self.output.account()
+        if account is None:
+            return
+        with self._lock:
+            if account.sent > self._sent:
+                self._last_sent = self._clock.now()
+            self._sent = account.sent
+            self._errors = account.failures
+            if self._failing:
+                self._held = max(self._held, account.buffered)
+        if account.refusal is not None:
+            self._failed(account.refusal, at=account.refusal_at, counted=False)
+        else:
+            self._recovered()
+
+    def _total_dropped(self) -> int:
+        account = self.output.account()
+        return sum(self._dropped.values()) + (sum(account.dropped.values()) if account else 0)
+
+    def _failed(
+        self, message: str, *, logged: bool = False, at: float | None = None, counted: bool = True
+    ) -> None:
         with self._lock:
             first = not self._failing
             self._failing = True
             self._last_error = message
-        if first and not isinstance(err, Unavailable):  # once per run of failures, not per record
-            log.warning("output %s failed: %s", self.output.name, message)
+            self._last_error_at = at if at is not None else self._clock.now()
+            if counted:
+                self._errors += 1
+            if first:
+                self._down_since = self._clock.monotonic()
+                self._sent_at_down = self._sent
+                self._dropped_at_down = self._total_dropped()
+                account = self.output.account()
+                self._held = account.buffered if account is not None else 0
+        # One line per outage, with the reason; the repeats are counted (``errors``).
+        # An Unavailable output has said why itself.
+        if first and not logged:
+            log.warning("output %s is down: %s", self.output.name, message)
+
+    def _recovered(self) -> None:
+        with self._lock:
+            if not self._failing:
+                return
+            self._failing = False
+            down_for = self._clock.monotonic() - self._down_since
+            sent = self._sent - self._sent_at_down
+            dropped = self._total_dropped() - self._dropped_at_down
+            held = min(self._held, sent)
+        if self.output.account() is not None:
+            log.info(
+                "output %s is back after %s: sent %d from its buffer, dropped %d",
+                self.output.name,
+                _duration(down_for),
+                held,
+                dropped,
+            )
+        else:
+            log.info(
+                "output %s is back after %s: dropped %d while it was down",
+                self.output.name,
+                _duration(down_for),
+                dropped,
+            )
 
     def drain(self, timeout: float) -> bool:
         """Wait until the output has handled everything queued; False on timeout."""
@@ -151,22 +251,31 @@ class OutputRunner:
             self.output.close()
         except Exception as err:
             log.warning("output %s: close failed: %s", self.output.name, err)
+        self.follow_account()
 
     def state(self) -> OutputState:
+        account = self.output.account()
         with self._lock:
             busy = self._busy_since
             stuck = busy is not None and self._clock.monotonic() - busy > STUCK_SECONDS
             running = self._thread is not None and self._thread.is_alive()
             connected = self.output.connected
+            dropped = dict(self._dropped)
+            if account is not None:
+                for reason, count in account.dropped.items():
+                    dropped[reason] = dropped.get(reason, 0) + count
             return OutputState(
                 name=self.output.name,
                 up=running and connected and not stuck and not self._failing,
                 connected=connected,
                 queued=self._queue.qsize(),
-                sent=self._sent,
-                dropped=dict(self._dropped),
+                sent=account.sent if account is not None else self._sent,
+                buffered=account.buffered if account is not None else 0,
+                dropped=dropped,
                 last_sent=self._last_sent,
                 last_error=self._last_error,
+                last_error_at=self._last_error_at,
+                errors=account.failures if account is not None else self._errors,
             )
 
 
@@ -211,6 +320,13 @@ class OutputHub:
         for runner in self._runners:
             runner.submit(event)
 
+    def replay(self, event: Event) -> None:
+        """Hand ``event`` to the outputs that keep readings (a journal's replay at start-up),
+        waiting for room in their queues rather than dropping it."""
+        for runner in self._runners:
+            if runner.output.journal is not None:
+                runner.submit(event, wait=True)
+
     def drain(self, timeout: float = 5.0) -> bool:
         """Wait until every output has handled what was published (tests, shutdown)."""
         return all(runner.drain(timeout) for runner in self._runners)
@@ -245,19 +361,38 @@ class _HubMetrics(PrometheusCollector):
         up = GaugeMetricFamily(
             "enviro_output_up", "1 while the output delivers, 0 when it fails or is stuck.", labels=["output"]
         )
-        sent = CounterMetricFamily("enviro_output_sent", "Records the output delivered.", labels=["output"])
+        sent = CounterMetricFamily(
+            "enviro_output_sent", "Records the destination acknowledged.", labels=["output"]
+        )
+        buffered = GaugeMetricFamily(
+            "enviro_output_buffered",
+            "Records held for the destination (in memory or on disk), not yet acknowledged.",
+            labels=["output"],
+        )
         dropped = CounterMetricFamily(
             "enviro_output_dropped",
-            "Records that did not reach the output, by reason (queue_full, error, shutdown).",
+            "Records given up on, by reason (queue_full, error, shutdown; buffer_full, refused).",
             labels=["output", "reason"],
         )
         queued = GaugeMetricFamily(
             "enviro_output_queue_length", "Records waiting for the output.", labels=["output"]
         )
+        errors = CounterMetricFamily(
+            "enviro_output_errors", "Failed attempts to deliver (an outage logs one line).", labels=["output"]
+        )
+        error_time = GaugeMetricFamily(
+            "enviro_output_last_error_timestamp_seconds",
+            "When the output last failed (Unix time); absent before its first failure.",
+            labels=["output"],
+        )
         for state in self._hub.states():
             up.add_metric([state.name], 1.0 if state.up else 0.0)
             sent.add_metric([state.name], state.sent)
+            buffered.add_metric([state.name], state.buffered)
             for reason, count in state.dropped.items():
                 dropped.add_metric([state.name, reason], count)
             queued.add_metric([state.name], state.queued)
-        yield from (up, sent, dropped, queued)
+            errors.add_metric([state.name], state.errors)
+            if state.last_error_at is not None:
+                error_time.add_metric([state.name], state.last_error_at)
+        yield from (up, sent, buffered, dropped, queued, errors, error_time)

@@ -7,12 +7,23 @@ ENVIRO_INFLUX_TOKEN as the token). One point per reading: measurement
 ``enviro``, tags ``host`` and ``sensor``, the reading's values as fields
 under their JSON keys, in milliseconds.
 
-Points are sent in batches (every FLUSH_SECONDS or BATCH_LINES lines). A
-batch the server does not take is appended to ``influx-buffer.lp`` in
-ENVIRO_DATA_DIR (in memory when that is not set), and sent before anything
-newer once the server answers again; writes are tried again after 1 s, 2 s,
-4 s... up to 60 s. Past BUFFER_BYTES the oldest points are dropped and
-counted. The SD card sees one append per failed batch, not per point.
+Points are sent in batches (every FLUSH_SECONDS or BATCH_LINES lines).
+``sent`` counts what the server acknowledged (a 2xx), nothing else. A batch
+the server does not take is kept: appended whole to ``influx-buffer.lp`` in
+ENVIRO_DATA_DIR (in memory when that is not set; in memory too while the
+disk is full) and sent before anything newer once the server takes points
+again; writes are tried again after 1 s, 2 s, 4 s... up to 60 s. What is
+kept and why:
+
+- the server is away, or answers 5xx: kept;
+- it refuses what a person can fix (401/403: the token or login; 404: the
+  database is not there): kept, the output down with the server's words;
+- it refuses the points themselves (400: a schema conflict, a line it
+  cannot parse): those points are dropped (``refused``), the output down
+  with the server's words until a write succeeds.
+
+Past BUFFER_BYTES the oldest points are dropped (``buffer_full``). The SD
+card sees one append per failed batch, not per point.
 """
 
 from __future__ import annotations
@@ -20,16 +31,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 import socket
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 
 from enviro_sensor.clocks import Clock
 from enviro_sensor.config import parsers
 from enviro_sensor.config.declarations import Setting, declare
-from enviro_sensor.outputs.base import Output, OutputContext
+from enviro_sensor.outputs.base import Account, Output, OutputContext
+from enviro_sensor.outputs.line_buffer import LineBuffer
 from enviro_sensor.records import LOCAL_SOURCE, Reading, StatusChange
 
 log = logging.getLogger(__name__)
@@ -65,66 +79,36 @@ def line(reading: Reading, host: str) -> str | None:
     return f"{MEASUREMENT},{tags} {fields} {round(reading.time * 1000)}"
 
 
-class Buffer:
-    """Lines waiting for the server: a file when given a directory, else memory; at most ``limit`` bytes."""
+class WriteFailed(Exception):
+    """The server did not take a batch, for a reason worth waiting out (its words in the message)."""
 
-    def __init__(self, directory: Path | None, limit: int = BUFFER_BYTES) -> None:
-        self.path = directory / BUFFER_NAME if directory is not None else None
-        self.limit = limit
-        self._memory: list[str] = []
-        self.dropped = 0
-        #: Lines held, kept here so that an outage does not mean rereading the file.
-        self.count = len(self.lines())
 
-    def lines(self) -> list[str]:
-        if self.path is None:
-            return list(self._memory)
-        if not self.path.exists():
-            return []
-        # A power cut during an append can leave a partial last line: skip it.
-        text = self.path.read_text(errors="replace")
-        whole = text.split("\n")[:-1]
-        return [item for item in whole if item]
+class PointsRefused(Exception):
+    """The server refused the points themselves: sending them again would not help."""
 
-    def add(self, lines: list[str]) -> None:
-        if self.path is None:
-            self._memory.extend(lines)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a") as file:
-                file.write("".join(item + "\n" for item in lines))
-        self.count += len(lines)
-        if self.size() > self.limit:
-            self._trim()
+    def __init__(self, message: str, refused: int) -> None:
+        super().__init__(message)
+        self.refused = refused
 
-    def size(self) -> int:
-        if self.path is None:
-            return sum(len(item) + 1 for item in self._memory)
-        return self.path.stat().st_size if self.path.exists() else 0
 
-    def _trim(self) -> None:
-        kept = self.lines()
-        total = sum(len(item) + 1 for item in kept)
-        start = 0
-        while total > self.limit and start < len(kept):
-            total -= len(kept[start]) + 1
-            start += 1
-        self.dropped += start
-        self.clear()
-        if kept[start:]:
-            self.add(kept[start:])
-
-    def clear(self) -> None:
-        self.count = 0
-        self._memory.clear()
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
+def _server_words(answer: Any) -> str:
+    """The reason an InfluxDB-compatible server gave: its JSON ``error`` (1.x), ``message`` (2.x), or text."""
+    try:
+        document = answer.json()
+        if isinstance(document, dict):
+            words = document.get("error") or document.get("message")
+            if isinstance(words, str) and words:
+                return words[:300]
+    except ValueError:
+        pass
+    return answer.text.strip()[:300] or answer.reason or "no reason given"
 
 
 class InfluxOutput(Output):
     """Writes every reading as a point, in batches."""
 
     name = "influxdb"
+    keeps_readings = True
 
     def __init__(
         self,
@@ -138,8 +122,10 @@ class InfluxOutput(Output):
         data_dir: str | None = None,
         registry: CollectorRegistry | None = None,
         host: str | None = None,
+        buffer_bytes: int = BUFFER_BYTES,
     ) -> None:
         base = url.rstrip("/")
+        self.db = db
         if db is not None:
             self.write_url = f"{base}/write?" + urllib.parse.urlencode({"db": db, "precision": "ms"})
         else:
@@ -156,40 +142,50 @@ class InfluxOutput(Output):
         import requests
 
         self._session = requests.Session()
+        #: Points not yet in the buffer: the batch being gathered, and any the disk had no room for.
         self._pending: list[str] = []
+        self._pending_journal: int | None = None
         self._first_pending: float | None = None
-        self.buffer = Buffer(Path(data_dir) if data_dir else None)
+        self.buffer = LineBuffer(Path(data_dir) / BUFFER_NAME if data_dir else None, buffer_bytes)
+        # Leading buffer lines the server has already acknowledged (a backlog sent in part).
+        self._acked_in_buffer = 0
         self._retry_at = 0.0
         self._retry_delay = RETRY_MIN
-        self._connected = True
-        self._backlog = self.buffer.count
-        self._dropped: Counter | None = None
-        if registry is not None:
-            buffered = Gauge(
-                "enviro_output_buffered_points",
-                "Points held for a server that did not take them, by output.",
-                ["output"],
-                registry=registry,
-            )
-            buffered.labels(self.name).set_function(lambda: self._backlog)
-            self._dropped = Counter(
-                "enviro_output_buffer_dropped_points",
-                "Oldest points dropped from a full outage buffer, by output.",
-                ["output"],
-                registry=registry,
-            ).labels(self.name)
+        self._sent = 0
+        self._dropped = {"buffer_full": 0, "refused": 0}
+        self._failures = 0
+        self._refusal: str | None = None
+        self._refusal_at: float | None = None
+        #: Why the buffer file could not take a batch (a full disk); None once it can.
+        self.buffer_error: str | None = None
 
     @property
     def connected(self) -> bool:
-        return self._connected
+        return self._refusal is None
+
+    def account(self) -> Account:
+        return Account(
+            sent=self._sent,
+            buffered=len(self._pending) + self.buffer.count - self._acked_in_buffer,
+            dropped=dict(self._dropped),
+            refusal=self._refusal,
+            refusal_at=self._refusal_at,
+            failures=self._failures,
+        )
 
     def handle_reading(self, reading: Reading) -> None:
         text = line(reading, self._host)
-        if text is None:
+        if text is None:  # nothing to send; kept once what came before it is
+            if not self._pending:
+                self._kept(reading.journal)
+            elif reading.journal is not None:
+                self._pending_journal = reading.journal
             return
         if self._first_pending is None:
             self._first_pending = self._clock.monotonic()
         self._pending.append(text)
+        if reading.journal is not None:
+            self._pending_journal = reading.journal
         if (
             len(self._pending) >= BATCH_LINES
             or self._clock.monotonic() - self._first_pending >= FLUSH_SECONDS
@@ -199,68 +195,134 @@ class InfluxOutput(Output):
     def handle_status(self, change: StatusChange) -> None:
         """Statuses are not measurements: InfluxDB gets readings only."""
 
-    def flush(self) -> None:
-        """Send what is pending, after any backlog; keep what the server does not take."""
-        import requests  # imported already by __init__: a lookup
+    def _kept(self, entry: int | None) -> None:
+        if entry is not None and self.journal is not None:
+            self.journal.kept(entry)
 
-        batch, self._pending, self._first_pending = self._pending, [], None
+    def flush(self) -> None:
+        """Send what is buffered, then what is pending; keep what the server does not take."""
+        self._first_pending = None
         now = self._clock.monotonic()
         if now < self._retry_at:
-            self._keep(batch)
+            self._spill()
+            return
+        try:
+            self._send_backlog()
+            while self._pending:
+                batch = self._pending[:BATCH_LINES]
+                self._send(batch)
+                del self._pending[: len(batch)]
+        except WriteFailed as err:
+            self._failed(str(err), now)
+            self._spill()
+            return
+        self._kept(self._pending_journal)
+        self._pending_journal = None
+        self._refusal = None
+        self._retry_delay = RETRY_MIN
+
+    def _send_backlog(self) -> None:
+        if self.buffer.count == 0:
             return
         backlog = self.buffer.lines()
         try:
-            for start in range(0, len(backlog), BATCH_LINES):
-                self._write(backlog[start : start + BATCH_LINES])
-            if backlog:
-                self.buffer.clear()
-                log.info("InfluxDB at %s: sent %d buffered points", self.where, len(backlog))
-            if batch:
-                self._write(batch)
-        except (requests.RequestException, WriteRefused) as err:
-            if self._connected:  # one line per outage
-                log.warning("InfluxDB at %s: write failed (%s); buffering points", self.where, err)
-            self._connected = False
+            for start in range(self._acked_in_buffer, len(backlog), BATCH_LINES):
+                chunk = backlog[start : start + BATCH_LINES]
+                self._send(chunk)
+                self._acked_in_buffer = start + len(chunk)
+        finally:
+            if self._acked_in_buffer >= len(backlog):
+                try:
+                    self.buffer.clear()
+                    self._acked_in_buffer = 0
+                except OSError as err:
+                    log.debug("InfluxDB buffer: cannot remove %s: %s", self.buffer.path, err)
+
+    def _send(self, lines: list[str]) -> None:
+        """One write; counts what the server took, raises WriteFailed for what it must be given again."""
+        import requests  # imported already by __init__: a lookup
+
+        body = "\n".join(lines).encode()
+        try:
+            answer = self._session.post(self.write_url, data=body, headers=self._headers, timeout=TIMEOUT)
+        except requests.RequestException as err:
+            raise WriteFailed(f"cannot reach InfluxDB at {self.where}: {_short(err)}") from err
+        if answer.status_code < 300:
+            self._sent += len(lines)
+            return
+        words = _server_words(answer)
+        status = answer.status_code
+        if status >= 500 or status in (401, 403, 404, 429):
+            hint = ""
+            if status == 404 and self.db is not None and "database" in words:
+                hint = f" (create it: CREATE DATABASE {self.db}; see docs/outputs.md)"
+            elif status in (401, 403):
+                hint = " (check ENVIRO_INFLUX_TOKEN and the server's users)"
+            raise WriteFailed(f"InfluxDB at {self.where} answered HTTP {status}: {words}{hint}")
+        # The points themselves (400: unparsable, a field's type conflict; 413): a
+        # partial write took the others, and says how many it dropped.
+        match = re.search(r"dropped=(\d+)", words)
+        refused = min(len(lines), int(match.group(1))) if match else len(lines)
+        self._sent += len(lines) - refused
+        self._dropped["refused"] += refused
+        self._failed(
+            f"InfluxDB at {self.where} refused {refused} of {len(lines)} points: HTTP {status} {words}", None
+        )
+
+    def _failed(self, message: str, now: float | None) -> None:
+        self._failures += 1
+        self._refusal = message
+        self._refusal_at = self._clock.now()
+        if now is not None:
             self._retry_at = now + self._retry_delay
             self._retry_delay = min(RETRY_MAX, self._retry_delay * 2)
-            # Points already sent from the backlog may go again: a point with
-            # the same series and time replaces itself, so nothing doubles.
-            self._keep(batch)
+
+    def _spill(self) -> None:
+        """Move the pending points into the buffer; on a full disk they stay in memory."""
+        if not self._pending:
             return
-        self._connected = True
-        self._retry_delay = RETRY_MIN
-        self._backlog = 0
+        try:
+            dropped = self.buffer.add(self._pending)
+        except OSError as err:
+            self.buffer_error = f"cannot buffer on {self.buffer.path}: {err.strerror or err}"
+            self._cap_memory()
+            return
+        if dropped:
+            self._drop_oldest_acked(dropped)
+        self.buffer_error = None
+        self._pending = []
+        self._kept(self._pending_journal)  # on disk now: the journal need not hold it
+        self._pending_journal = None
 
-    def _keep(self, batch: list[str]) -> None:
-        before = self.buffer.dropped
-        if batch:
-            self.buffer.add(batch)
-        if self._dropped is not None and self.buffer.dropped > before:
-            self._dropped.inc(self.buffer.dropped - before)
-        self._backlog = self.buffer.count
+    def _drop_oldest_acked(self, dropped: int) -> None:
+        # Lines the server had acknowledged go first; only the rest are losses.
+        acked = min(dropped, self._acked_in_buffer)
+        self._acked_in_buffer -= acked
+        self._dropped["buffer_full"] += dropped - acked
 
-    def _write(self, lines: list[str]) -> None:
-        body = "\n".join(lines).encode()
-        answer = self._session.post(self.write_url, data=body, headers=self._headers, timeout=TIMEOUT)
-        if answer.status_code >= 500:
-            raise WriteRefused(f"HTTP {answer.status_code}")
-        if answer.status_code >= 300:
-            # A 4xx is about the points or the credentials: sending them again would not help.
-            log.error(
-                "InfluxDB at %s refused %d points: HTTP %d %s",
-                self.where,
-                len(lines),
-                answer.status_code,
-                answer.text[:200],
-            )
+    def _cap_memory(self) -> None:
+        limit = self.buffer.limit
+        size = sum(len(item) + 1 for item in self._pending)
+        start = 0
+        while size > limit and start < len(self._pending):
+            size -= len(self._pending[start]) + 1
+            start += 1
+        if start:
+            del self._pending[:start]
+            self._dropped["buffer_full"] += start
 
     def close(self) -> None:
         self.flush()
         self._session.close()
 
 
-class WriteRefused(Exception):
-    """The server answered, but with an error worth trying again (5xx)."""
+def _short(err: Exception) -> str:
+    """A requests error without its stack of wrapped reprs: the innermost reason."""
+    text = str(err)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "No route to host"):
+        if marker in text:
+            return marker
+    return text[:200]
 
 
 @dataclasses.dataclass(frozen=True)

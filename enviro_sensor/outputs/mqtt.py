@@ -45,6 +45,7 @@ from enviro_sensor.config import parsers
 from enviro_sensor.config.declarations import Setting, declare
 from enviro_sensor.nodes.fields import field_of
 from enviro_sensor.outputs.base import Output, OutputContext, Unavailable
+from enviro_sensor.outputs.mqtt_reasons import disconnect_words
 from enviro_sensor.records import LOCAL_SOURCE, Reading, StatusChange
 from enviro_sensor.sensors.base import Field
 from enviro_sensor.sensors.config import Sensor
@@ -335,8 +336,16 @@ class MqttOutput(Output):
     def _on_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
-        if self._connected and not self._closing:
-            log.warning("lost the MQTT broker %s (%s); reconnecting", self.where, reason)
+        if self._closing:
+            self._connected = False
+            return
+        if self._connected:  # a connection that was up ended (not a refused attempt: that said why)
+            message = (
+                f"lost the MQTT broker {self.where}: {disconnect_words(reason, flags, KEEPALIVE_SECONDS)}"
+            )
+            log.warning("%s; reconnecting", message)
+            # What a publish meanwhile is refused with, and so the output's last error.
+            self._refused = message
         self._connected = False
 
     def close(self) -> None:

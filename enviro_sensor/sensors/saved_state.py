@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from enviro_sensor.durable_file import remove_leftover, replace_file
+
 log = logging.getLogger(__name__)
 
 #: Hourly values by name (a channel, a pollutant): hour since the epoch -> value.
@@ -32,6 +34,8 @@ class SavedState:
 
     def __init__(self, directory: str | os.PathLike[str] | None, name: str, every: float) -> None:
         self.path = Path(directory) / name if directory else None
+        if self.path is not None:
+            remove_leftover(self.path)
         self.every = every
         self._saved_at: float | None = None
 
@@ -70,16 +74,10 @@ class SavedState:
             return
         if now is not None:
             self._saved_at = now
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
-            with open(temporary, "w", encoding="utf-8") as file:
-                json.dump(document, file, separators=(",", ":"))
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self.path)
+            replace_file(self.path, json.dumps(document, separators=(",", ":")).encode())
         except OSError as err:
             log.warning("%s: cannot save (%s)", self.path, err)
-            temporary.unlink(missing_ok=True)
 
     def save_hourly(
         self, version: int, key: str, series: Mapping[str, Mapping[int, float]], now: float | None = None

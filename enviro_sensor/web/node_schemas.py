@@ -134,9 +134,22 @@ def node_components(
                     {
                         "node": {"type": "string"},
                         "sequence": {"type": "integer", "minimum": 0},
-                        "stored": {"type": "integer", "minimum": 1},
+                        "code": {"type": "string", "enum": ["stored"]},
+                        "stored": {"type": "integer", "minimum": 1, "description": "Values now on disk."},
                     },
-                    ["node", "sequence", "stored"],
+                    ["node", "sequence", "code", "stored"],
+                )
+            ),
+            "NodeAccepted": result(
+                json_object(
+                    {
+                        "node": {"type": "string"},
+                        "sequence": {"type": "integer", "minimum": 0},
+                        "code": {"type": "string", "enum": ["accepted"]},
+                        "accepted": {"type": "integer", "minimum": 1, "description": "Values published."},
+                        "stored": {"type": "integer", "enum": [0], "description": "None is kept on disk."},
+                    },
+                    ["node", "sequence", "code", "accepted", "stored"],
                 )
             ),
         },
@@ -148,7 +161,28 @@ def node_components(
             "NodeStored": json_response(
                 "The readings were stored and go to every output.",
                 ref("schemas", "NodeStored"),
-                {"result": {"node": "kitchen", "sequence": 1843, "stored": 2}},
+                {"result": {"node": "kitchen", "sequence": 1843, "code": "stored", "stored": 2}},
+            ),
+            "NodeAccepted": json_response(
+                "The readings were published to the outputs, but the service keeps no history "
+                "(no ENVIRO_DATA_DIR): nothing is on disk.",
+                ref("schemas", "NodeAccepted"),
+                {
+                    "result": {
+                        "node": "kitchen",
+                        "sequence": 1843,
+                        "code": "accepted",
+                        "accepted": 2,
+                        "stored": 0,
+                    }
+                },
+            ),
+            "NodeNotStored": _error(
+                503,
+                "The readings could not be written to disk (a full disk): nothing of this push is kept "
+                "or published; send them again, with a new sequence number.",
+                "the readings could not be stored on disk; nothing kept: send them again",
+                headers={"Retry-After": {"schema": {"type": "integer"}, "example": 60}},
             ),
             "NodeNotFound": _error(
                 404, "No remote node of that name.", "no remote node named 'attic' (see GET /api/nodes)"

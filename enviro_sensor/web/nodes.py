@@ -31,6 +31,8 @@ blueprint = Blueprint("nodes", __name__)
 
 MAX_SEQUENCE = 2**32 - 1
 MAX_INTERVAL = 65535
+# A full disk is not mended in a second.
+NOT_STORED_RETRY_SECONDS = 60
 BODY_KEYS = {"sequence", "values", "battery_volts", "measure_interval_seconds", "wake_interval_seconds"}
 
 
@@ -173,7 +175,8 @@ def push(node: str) -> Response:
     `Authorization: Bearer <key>`, the key from ENVIRO_NODES_FILE in hex (or base64). The
     sequence number must be above the last one the node sent (by TCP or HTTP). Values are
     keyed `kind.field` as the devices file lists them, and checked against the same ranges
-    as a local sensor's.
+    as a local sensor's. 200 means the values are on disk (ENVIRO_DATA_DIR); 202 that they
+    were published but the service keeps no history.
     ---
     tags: [nodes]
     parameters: [{$ref: "#/components/parameters/NodeName"}]
@@ -181,6 +184,7 @@ def push(node: str) -> Response:
     requestBody: {$ref: "#/components/requestBodies/NodeReadings"}
     responses:
       200: {$ref: "#/components/responses/NodeStored"}
+      202: {$ref: "#/components/responses/NodeAccepted"}
       400: {$ref: "#/components/responses/NodeBadRequest"}
       401: {$ref: "#/components/responses/NodeUnauthorized"}
       403: {$ref: "#/components/responses/CrossSite"}
@@ -189,6 +193,7 @@ def push(node: str) -> Response:
       413: {$ref: "#/components/responses/PayloadTooLarge"}
       415: {$ref: "#/components/responses/UnsupportedMediaType"}
       422: {$ref: "#/components/responses/NodeValuesRefused"}
+      503: {$ref: "#/components/responses/NodeNotStored"}
     """
     intake = _intake()
     device = intake.find(node)
@@ -221,4 +226,15 @@ def push(node: str) -> Response:
         bad = [m.label for m, v in values if not (math.isfinite(v) and m.field.low <= v <= m.field.high)]
         named = ", ".join(bad) or "battery_volts"
         return error_response(422, f"values outside their fields' ranges, nothing stored: {named}")
-    return jsonify({"result": {"node": device.name, "sequence": sequence, "stored": len(values)}})
+    if code is Code.NOT_STORED:
+        return error_response(
+            503,
+            "the readings could not be stored on disk; nothing kept: send them again",
+            [("Retry-After", str(NOT_STORED_RETRY_SECONDS))],
+        )
+    answer = {"node": device.name, "sequence": sequence, "code": code.reason}
+    if code is Code.ACCEPTED:
+        response = jsonify({"result": {**answer, "accepted": len(values), "stored": 0}})
+        response.status_code = 202
+        return response
+    return jsonify({"result": {**answer, "stored": len(values)}})

@@ -282,12 +282,26 @@ _OUTPUT = json_object(
     {
         "up": {"type": "boolean", "description": "Delivering: not failing, not stuck."},
         "connected": {"type": "boolean", "description": "Able to reach its destination now."},
-        "queued": {"type": "integer", "minimum": 0, "description": "Records waiting."},
-        "sent": {"type": "integer", "minimum": 0, "description": "Records delivered."},
+        "queued": {"type": "integer", "minimum": 0, "description": "Records waiting in its queue."},
+        "sent": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Records the destination acknowledged (not those only batched or buffered).",
+        },
+        "buffered": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Records held for the destination, in memory or on disk, not yet acknowledged.",
+        },
         "dropped": {
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 0},
-            "description": "Records lost, by reason (queue_full, error, shutdown).",
+            "description": "Records given up on, by reason (queue_full, error, shutdown; buffer_full, refused).",
+        },
+        "errors": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Failed attempts since start (an outage logs one line; these count the rest).",
         },
         "last_sent": {
             "type": "string",
@@ -296,10 +310,15 @@ _OUTPUT = json_object(
         },
         "last_error": {
             "type": "string",
-            "description": "Its last error, kept after it recovers (`up` says whether it has).",
+            "description": "Its last error, in the destination's words where it gave some; kept after it recovers (`up` says whether it has).",
+        },
+        "last_error_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the last error happened (UTC); absent before the first.",
         },
     },
-    ["up", "connected", "queued", "sent", "dropped"],
+    ["up", "connected", "queued", "sent", "buffered", "dropped", "errors"],
 )
 
 
@@ -382,9 +401,32 @@ def _service_responses() -> dict[str, Any]:
                             "connected": True,
                             "queued": 0,
                             "sent": 1520,
+                            "buffered": 0,
                             "dropped": {"queue_full": 0, "error": 0, "shutdown": 0},
+                            "errors": 0,
                             "last_sent": "2026-01-15T08:30:00.123Z",
-                        }
+                        },
+                        "influxdb": {
+                            "up": False,
+                            "connected": False,
+                            "queued": 0,
+                            "sent": 1200,
+                            "buffered": 320,
+                            "dropped": {
+                                "queue_full": 0,
+                                "error": 0,
+                                "shutdown": 0,
+                                "buffer_full": 0,
+                                "refused": 0,
+                            },
+                            "errors": 4,
+                            "last_sent": "2026-01-15T08:20:00.045Z",
+                            "last_error": (
+                                "InfluxDB at http://influx.lan:8086 answered HTTP 404: "
+                                'database not found: "enviro"'
+                            ),
+                            "last_error_at": "2026-01-15T08:30:00.456Z",
+                        },
                     }
                 }
             },
