@@ -70,8 +70,6 @@ class Service:
         self.metrics = ServiceMetrics(registry, VERSION, self.board_kind)
         self.groups = build_groups(settings)
         sensors = {sensor.name: sensor for group in self.groups if group.enabled for sensor in group.sensors}
-        context = OutputContext(settings, registry, sensors, tuple(self.groups), self.clock)
-        built = build_outputs(context)
         virtual: tuple[Device, ...] = ()
         if settings.virtual_nodes:
             # The listener and the virtual nodes run on asyncio (about 3 MB with
@@ -79,6 +77,10 @@ class Service:
             from enviro_sensor.nodes.virtual import virtual_devices
 
             virtual = virtual_devices(settings.virtual_nodes, {device.id for device in settings.nodes_file})
+        context = OutputContext(
+            settings, registry, sensors, tuple(self.groups), self.clock, (*settings.nodes_file, *virtual)
+        )
+        built = build_outputs(context)
         # Room for every node waking at once: a node's packet publishes a
         # reading per sensor (its battery included) and, the first time,
         # their status changes.

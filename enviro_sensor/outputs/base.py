@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry
 
 from enviro_sensor.clocks import Clock
+from enviro_sensor.nodes.devices import Device
 from enviro_sensor.records import Reading, StatusChange
 from enviro_sensor.sensors.config import GroupConfig, Sensor
 from enviro_sensor.settings import Settings
@@ -24,6 +25,8 @@ class OutputContext:
     sensors: Mapping[str, Sensor]
     groups: tuple[GroupConfig, ...]
     clock: Clock
+    #: The remote nodes this service accepts (the nodes file and the virtual ones).
+    devices: tuple[Device, ...] = ()
 
     @property
     def freshness(self) -> dict[str, float]:

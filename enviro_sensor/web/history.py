@@ -238,7 +238,7 @@ def _jsonl(rows: Iterator[ExportRow]) -> Iterator[str]:
 
 @blueprint.get("/archive/<day>")
 def archive(day: str) -> Response:
-    """One UTC day as a `.tar.gz` holding one JSON Lines file per sensor (`<sensor>.jsonl`).
+    """One UTC day as a tar.gz holding one JSON Lines file per sensor (<sensor>.jsonl).
 
     Each line is one reading: `{"time", "sensor", "values"}`. A day older than
     the raw values' retention holds 5-minute rollups instead, each value a
