@@ -167,7 +167,7 @@ _ANEMOMETER = SensorKind(
             0.0,
             60.0,
             "enviro_wind_speed_meters_per_second",
-            "Wind speed.",
+            "How fast the air moves.",
             label="Wind speed",
             unit="m/s",
         ),
@@ -182,7 +182,9 @@ def test_a_new_field_is_documented_as_soon_as_it_is_declared():
     schemas = sensor_schemas([GroupConfig("weather", "wind", 2.0, 10.0, True, (sensor,))])
     documented = schemas["AnemometerValues"]["properties"]["wind_speed_meters_per_second"]
     assert (documented["minimum"], documented["maximum"]) == (0.0, 60.0)
-    assert documented["description"].startswith("Wind speed.")
+    # What a person reads first: the label and unit, then what the value is.
+    assert documented["title"] == "Wind speed"
+    assert documented["description"].startswith("Wind speed (m/s). How fast the air moves.")
     assert documented["example"] == 30.0  # no example declared: the middle of the range
     group = schemas["WeatherGroup"]["properties"]["result"]["properties"]["sensors"]
     assert group["required"] == ["anemometer"]

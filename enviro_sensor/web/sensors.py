@@ -18,6 +18,7 @@ from enviro_sensor.outputs.latest import LatestStore, SensorView
 from enviro_sensor.records import iso_utc
 from enviro_sensor.sensors.config import GroupConfig
 from enviro_sensor.web.errors import error_response
+from enviro_sensor.web.field_info import fields_info
 
 # A group's status from its sensors', worst first after the mixed case.
 _GROUP_PRECEDENCE = ("failing", "stale", "warming-up", "paused", "starting")
@@ -116,8 +117,14 @@ def index() -> Response:
         else:
             sensors = latest.views(name)
             entry["status"] = group_status(sensors)
+            fields = {sensor.name: sensor.fields for sensor in group.sensors}
             entry["sensors"] = {
-                s.name: {"status": s.status, **({"reason": s.reason} if s.reason else {})} for s in sensors
+                s.name: {
+                    "status": s.status,
+                    **({"reason": s.reason} if s.reason else {}),
+                    "fields": fields_info(fields.get(s.name, ())),
+                }
+                for s in sensors
             }
         groups[name] = entry
     return jsonify({"result": {"groups": groups}})
