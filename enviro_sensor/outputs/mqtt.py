@@ -40,7 +40,7 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from enviro_sensor.nodes.fields import NODE_FIELDS
+from enviro_sensor.nodes.fields import NODE_FIELDS, field_of
 from enviro_sensor.outputs import ha_discovery as ha
 from enviro_sensor.outputs import mqtt_cleanup
 from enviro_sensor.outputs.base import Output, OutputContext, Unavailable
@@ -232,10 +232,19 @@ class MqttOutput(Output):
             configs[topic] = payload
         return configs
 
-    def node_configs(self, remote: str, fresh_for: float) -> dict[str, dict[str, Any]]:
-        """Every config of a remote node, by topic: its fields, its battery and its last contact."""
+    def node_configs(
+        self, remote: str, fresh_for: float, seen: Reading | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Every config of a remote node, by topic: its fields, its battery and its last contact.
+
+        A node missing from the devices given (an output built without them)
+        has what its reading ``seen`` holds.
+        """
         device = self._devices.get(remote)
         sensors = dict(device.sensors()) if device is not None else {}
+        if device is None and seen is not None:
+            declared = [field_of(seen.sensor, key) for key in seen.values]
+            sensors[seen.sensor] = tuple(field for field in declared if field is not None)
         sensors.update(NODE_FIELDS)
         names = ha.entity_names(sensors)
         configs = {}
@@ -301,7 +310,7 @@ class MqttOutput(Output):
 
     def _discover_remote(self, reading: Reading) -> None:
         """Announce a remote node's fields the first time they are seen (and when its interval changes)."""
-        configs = self.node_configs(reading.source, reading.fresh_for or 0.0)
+        configs = self.node_configs(reading.source, reading.fresh_for or 0.0, reading)
         # The entities of this reading, and the node's last contact.
         object_ids = {f"{reading.source}_{reading.sensor}_{key}" for key in reading.values}
         object_ids.add(f"{reading.source}_{ha.LAST_CONTACT}")
