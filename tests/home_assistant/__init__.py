@@ -39,7 +39,7 @@ def find_python() -> str | None:
     """An interpreter of HOME_ASSISTANT_PYTHON: ENVIRO_HA_PYTHON, pyenv's, or one on PATH."""
     named = os.environ.get("ENVIRO_HA_PYTHON")
     if named:
-        return named
+        return named if shutil.which(named) else None
     pyenv = shutil.which("pyenv")
     if pyenv is not None:
         found = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False).stdout.strip()
