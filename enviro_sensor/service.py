@@ -87,12 +87,6 @@ class Service:
         }
         self.groups = build_groups(sensor_options, kind_options)
         sensors = {sensor.name: sensor for group in self.groups if group.enabled for sensor in group.sensors}
-        context = OutputContext(registry, sensors, tuple(self.groups), self.clock)
-        built = build_outputs(context, settings.of)
-        lcd_options = settings.of(LCD)
-        readings_on_lcd = lcd_readings.from_options(lcd_options, context)
-        if readings_on_lcd is not None:
-            built.append(readings_on_lcd)
         nodes = settings.of(NODES)
         virtual: tuple[Device, ...] = ()
         if nodes.virtual:
@@ -101,6 +95,12 @@ class Service:
             from enviro_sensor.nodes.virtual import virtual_devices
 
             virtual = virtual_devices(nodes.virtual, {device.id for device in nodes.file})
+        context = OutputContext(registry, sensors, tuple(self.groups), self.clock, (*nodes.file, *virtual))
+        built = build_outputs(context, settings.of)
+        lcd_options = settings.of(LCD)
+        readings_on_lcd = lcd_readings.from_options(lcd_options, context)
+        if readings_on_lcd is not None:
+            built.append(readings_on_lcd)
         # Room for every node waking at once: a node's packet publishes a
         # reading per sensor (its battery included) and, the first time,
         # their status changes.

@@ -77,6 +77,8 @@ KIND = SensorKind(
             "Pulses the tube counted in the last minute.",
             decimals=0,
             example=20,
+            label="Radiation",
+            unit="CPM",
         ),
     ),
     group="radiation",

@@ -165,6 +165,26 @@ def test_home_assistant_gets_the_aqi_as_a_unitless_aqi_sensor():
         polled.close()
 
 
+def test_home_assistant_gets_the_category_as_an_enum_of_its_names():
+    import jinja2.sandbox
+
+    polled = PolledApp()
+    try:
+        sensor = polled.service.latest.sensors()["pms5003"]
+        field = next(f for f in sensor.fields if f.key == "air_quality_category")
+        _, config = discovery_config(sensor, field, "pi", "enviro", 5.0)
+    finally:
+        polled.close()
+    # Home Assistant keeps mean/min/max statistics of a measurement: none of a category.
+    assert config["device_class"] == "enum" and "state_class" not in config
+    assert config["options"] == list(aqi.CATEGORIES)
+    # Home Assistant's templates are Jinja's: its sandbox renders the state as HA would.
+    template = jinja2.sandbox.ImmutableSandboxedEnvironment().from_string(config["value_template"])
+    assert template.render(value_json={"air_quality_category": 3}) == "Unhealthy for Sensitive Groups"
+    assert template.render(value_json={"air_quality_category": 1.0}) == "Good"
+    assert template.render(value_json={}) == "None"  # absent until two hours have averages: unknown
+
+
 def test_the_aqi_through_the_app_as_the_virtual_pms5003_is_read_for_hours(tmp_path):
     """The real pms5003 driver on the virtual board, read every 5 minutes for 14 hours."""
     polled = PolledApp(particulates_interval=300.0, data_dir=str(tmp_path))

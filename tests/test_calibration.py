@@ -73,9 +73,15 @@ def test_a_calibration_may_name_a_listed_sensor():
         ("sht99", "ENVIRO_ROOM_REFERENCE: no sensor named 'sht99'"),
         (
             "bmp280",
-            "ENVIRO_ROOM_REFERENCE: bmp280 cannot be the room reference: it needs temperature and humidity",
+            "ENVIRO_ROOM_REFERENCE: bmp280 cannot be the room reference: it needs temperature and humidity, "
+            "and it measures no humidity_percent$",
         ),
-        ("bme280", "ENVIRO_ROOM_REFERENCE: bme280 cannot be the room reference"),
+        # The BME280 has both: the reason is that it is the sensor being compensated.
+        (
+            "bme280",
+            "ENVIRO_ROOM_REFERENCE: bme280 cannot be the room reference: it is the sensor whose room values "
+            r"the reference gives; name one away from the CPU's heat \(e.g. aht10\)$",
+        ),
     ],
 )
 def test_a_bad_room_reference_stops_start_up(value, message):

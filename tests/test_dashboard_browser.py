@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -153,7 +154,12 @@ def test_the_noise_group_shows_its_levels_in_dbfs(served, browser):
     noise.locator("h3", has_text="microphone").wait_for(timeout=20000)
     rows = noise.locator("tr").all_inner_texts()
     levels = {line.split("\t")[0]: line.split("\t")[1] for line in rows}
-    assert set(levels) == {"sound level", "low band level", "mid band level", "high band level"}
+    assert set(levels) == {
+        "Sound level",
+        "Sound level (low band)",
+        "Sound level (mid band)",
+        "Sound level (high band)",
+    }
     assert all(
         value.endswith(" dBFS") and float(value.removesuffix(" dBFS")) < 0 for value in levels.values()
     )
@@ -169,11 +175,11 @@ def test_derived_values_show_their_notes(browser):
     with serving(polled) as base:
         page = browser.new_page()
         page.goto(base)
-        learning = page.locator("tr", has_text="oxidising ratio")
+        learning = page.locator("tr", has_text="Oxidising gas (Rs/R0)")
         learning.wait_for(timeout=20000)
         assert "learning the clean-air baseline: 0 of 24" in learning.inner_text()
         assert learning.locator("td.value").inner_text() == "–"
-        aqi = page.locator("tr", has_text="air quality index")
+        aqi = page.locator("tr", has_text="Air quality index")
         assert "the NowCast needs hourly averages" in aqi.inner_text()
         page.close()
 
@@ -200,6 +206,172 @@ def test_the_dashboard_shows_remote_nodes_with_their_charts(tmp_path, browser):
         nodes.first.wait_for(timeout=20000)
         text = nodes.first.inner_text()
         assert "kitchen" in text and "battery 3.71 V" in text and "Kitchen, on the fridge" in text
-        assert "temperature" in text and "21.5 °C" in text
-        page.locator(".chart h3", has_text="kitchen/bme280").wait_for(timeout=20000)
+        assert "Temperature" in text and "21.50 °C" in text
+        # The battery is a value like the others: its label, decimals and unit.
+        assert "Battery\t3.712 V" in nodes.first.locator("tr", has_text="Battery").inner_text()
+        chart = page.locator(".chart", has=page.locator("h3", has_text="kitchen/bme280"))
+        chart.wait_for(timeout=20000)
+        battery = page.locator(".chart", has=page.locator("h3", has_text="kitchen/battery"))
+        assert battery.locator("option").all_inner_texts() == ["Battery (V)"]
         page.close()
+
+
+# -- what a person sees at three widths ---------------------------------------------
+
+WIDTHS = (390, 1280, 1920)
+
+
+def _columns(page, selector: str) -> int:
+    """How many columns a grid shows: the distinct left edges of its children."""
+    return page.evaluate(
+        f"new Set([...document.querySelectorAll('{selector} > section')].map(e => Math.round(e.getBoundingClientRect().left))).size"
+    )
+
+
+def _wait_for_charts(page, count: int) -> None:
+    page.wait_for_function(
+        f"document.querySelectorAll('section.chart canvas').length >= {count}", timeout=20000
+    )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_page_uses_the_width_it_has(served, browser, width):
+    _, base = served
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(base)
+        _wait_for_charts(page, 6)
+        page.wait_for_timeout(300)  # the charts take their cards' widths
+        # Nothing wider than the window, and no empty third at the right.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        right = page.evaluate(
+            "Math.max(...[...document.querySelectorAll('#groups > section')].map(e => e.getBoundingClientRect().right))"
+        )
+        assert right >= width - 40, right
+        groups, charts = _columns(page, "#groups"), _columns(page, "#charts")
+        expected = {390: (1, 1), 1280: (3, 3), 1920: (5, 4)}[width]
+        assert (groups, charts) >= expected and (width > 390 or (groups, charts) == (1, 1)), (groups, charts)
+        # Each chart fills its card.
+        fits = page.evaluate(
+            "[...document.querySelectorAll('section.chart')].map(c => "
+            "c.querySelector('canvas').getBoundingClientRect().width / c.getBoundingClientRect().width)"
+        )
+        assert all(0.85 <= f <= 1.0 for f in fits), fits
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"dashboard-{width}.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_names_and_labels_are_a_persons(browser):
+    from tests.sensor_support import PolledApp
+
+    polled = PolledApp(gas_warmup=600.0)
+    polled.poll()
+    with serving(polled) as base:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        try:
+            page.goto(base)
+            weather = page.locator("#groups section", has_text="weather")
+            weather.get_by_text("Temperature (compensated)").wait_for(timeout=20000)
+            rows = dict(line.split("\t") for line in weather.locator("tr").all_inner_texts())
+            assert rows["Proximity"].isdigit()  # a count: no decimals
+            assert rows["Pressure"].endswith(" hPa") and rows["Light"].endswith(" lx")
+            particulates = page.locator("#groups section", has_text="particulates")
+            particulates.get_by_text("Particles > 0.3 µm").wait_for(timeout=20000)
+            counts = dict(line.split("\t") for line in particulates.locator("tr").all_inner_texts())
+            assert counts["PM2.5"].endswith(" µg/m³") and "." not in counts["PM2.5"]
+            # The gas heater warms up: the badge says so once, the note what is left.
+            gas = page.locator("#groups section", has_text="gas")
+            gas.locator(".status", has_text="warming up").first.wait_for(timeout=20000)
+            text = gas.inner_text()
+            assert "warming-up" not in text and "warming up, warming up" not in text
+            assert re.search(r"\b\d+ s left", text), text
+        finally:
+            page.close()
+
+
+def _flat_day(data_dir: Path) -> None:
+    """A day of a temperature that hardly moves (20.015 to 20.025 °C): ticks 0.005 apart."""
+    writer = HistoryWriter(path_in(data_dir), Limits(7, 400, 10**9), "x")
+    values = [
+        ("bme280", "temperature_celsius", START - 86400 + step * 300, 20.02 + 0.005 * math.sin(step / 20))
+        for step in range(288)
+    ]
+    writer.write(values, [])
+    writer.close()
+
+
+def test_no_axis_repeats_a_label(browser, tmp_path):
+    _flat_day(tmp_path)
+    polled = history_app(tmp_path)
+    polled.poll("weather")  # a live reading makes the chart; the history is not flushed
+    with serving(polled) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(base)
+            _wait_for_charts(page, 1)
+            bme280 = page.locator("section.chart", has=page.locator("h3", has_text="bme280"))
+            bme280.locator("select").select_option("temperature_celsius")
+            page.wait_for_function(
+                "charts.bme280 && charts.bme280.chart && charts.bme280.chart.field === 'temperature_celsius'"
+            )
+            page.wait_for_timeout(300)
+            labels = page.evaluate("charts.bme280.chart.axes[1]._values")
+            assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+            assert all(label.endswith(" °C") for label in labels), labels
+        finally:
+            page.close()
+
+
+def test_a_range_longer_than_the_history_starts_at_the_first_reading(browser, tmp_path):
+    # A service that started a minute ago: its 24 h chart is its minute, not a sliver at the right.
+    polled = history_app(tmp_path)
+    poll_for(polled, 60)
+    history_output(polled).flush()
+    with serving(polled) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(base)
+            _wait_for_charts(page, 1)
+            page.wait_for_function("charts.bme280 && charts.bme280.chart")
+            first, low, high = page.evaluate(
+                "[charts.bme280.chart.data[0][0], charts.bme280.chart.scales.x.min, charts.bme280.chart.scales.x.max]"
+            )
+            assert low == first, (low, first)
+            assert high - low < 3600
+        finally:
+            page.close()
+
+
+def test_a_name_breaks_only_between_its_parts(browser, tmp_path):
+    from enviro_sensor.nodes import protocol
+    from enviro_sensor.nodes.devices import parse_devices
+    from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet
+
+    key = bytes(range(32))
+    devices = parse_devices(
+        '[[device]]\nid = 1001\nname = "upstairs-landing-by-the-window"\nlocation = "Landing"\n'
+        f'key = "{key.hex()}"\nmeasurements = ["bme280.temperature_celsius"]\n'
+    )
+    polled = history_app(tmp_path, nodes_file=devices)
+    polled.service.nodes.receive(
+        protocol.encode(Packet(1001, 1, 3712, 60, 300, (Measurement(Encoding.FLOAT32, 21.5),)), key)
+    )
+    poll_for(polled, 2)
+    history_output(polled).flush()
+    with serving(polled) as base:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        try:
+            page.goto(base)
+            title = page.locator(".chart h3", has_text="upstairs-landing-by-the-window/bme280")
+            title.wait_for(timeout=20000)
+            # Each part of the name is on one line: "upstairs-" never ends a line.
+            parts = page.evaluate(
+                "[...document.querySelectorAll('.name')].map(n => [n.textContent, n.getClientRects().length])"
+            )
+            assert ["upstairs-landing-by-the-window", 1] in parts
+            assert all(lines == 1 for _, lines in parts), parts
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        finally:
+            page.close()

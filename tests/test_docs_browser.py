@@ -127,7 +127,7 @@ def test_the_dashboard_shows_live_readings(browser, site):
         page.goto(site + "/")
         weather = page.locator("section", has_text="weather")
         # The page fetches the readings itself; wait for the BME280's values.
-        weather.get_by_text("temperature compensated").wait_for(timeout=15_000)
+        weather.get_by_text("Temperature (compensated)").wait_for(timeout=15_000)
         text = weather.inner_text()
         assert "bme280" in text and "ltr559" in text
         assert "°C" in text and "hPa" in text and "lx" in text
@@ -236,3 +236,27 @@ def test_a_page_from_another_site_cannot_draw_on_the_lcd(browser, service):
     finally:
         page.close()
     assert answer in (200, 503)
+
+
+def test_the_docs_page_shows_no_markdown_as_it_is_and_no_lock_without_a_token(browser, service):
+    # The service runs without ENVIRO_API_TOKEN: nothing it serves needs one.
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    try:
+        page.goto(service + "/api/docs")
+        page.locator(".opblock").first.wait_for()
+        listed = page.locator("body").inner_text()
+        assert "`" not in listed
+        assert (
+            "(the PMS5003's fan stops)"
+            in page.locator(
+                ".opblock", has=page.locator('[data-path="/api/sensors/particulates/pause"]')
+            ).inner_text()
+        )
+        weather_pause = page.locator(".opblock", has=page.locator('[data-path="/api/sensors/weather/pause"]'))
+        assert "PMS5003" not in weather_pause.inner_text()
+        # Locks only where a key is always needed: a node's own readings.
+        locked = page.locator(".opblock", has=page.locator(".authorization__btn"))
+        paths = {block.locator("[data-path]").get_attribute("data-path") for block in locked.all()}
+        assert paths == {"/api/nodes/{node}/readings"}, paths
+    finally:
+        page.close()

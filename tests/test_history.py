@@ -124,11 +124,17 @@ def test_export_streams_every_value_as_csv_or_json_lines(polled, tmp_path):
     assert len(rows) == _count(tmp_path)
     assert {"bme280", "pms5003", "aht10"} <= {row["sensor"] for row in rows}
     assert all(row["min"] == row["mean"] == row["max"] and row["count"] == "1" for row in rows)
+    # Each value's label and unit as declared: what a spreadsheet user reads.
+    shown = {(row["sensor"], row["field"]): (row["label"], row["unit"]) for row in rows}
+    assert shown["pms5003", "pm2_5_micrograms_per_cubic_meter"] == ("PM2.5", "µg/m³")
+    assert shown["bme280", "temperature_compensated_celsius"] == ("Temperature (compensated)", "°C")
+    assert shown["ltr559", "proximity"] == ("Proximity", "")
     lines = polled.client.get(
         "/api/history/export?since=-1h&format=jsonl&sensor=aht10&field=humidity_percent"
     )
     records = [json.loads(line) for line in lines.get_data(as_text=True).splitlines()]
     assert records and {(r["sensor"], r["field"]) for r in records} == {("aht10", "humidity_percent")}
+    assert {(r["label"], r["unit"]) for r in records} == {("Humidity", "%")}
     assert polled.client.get("/api/history/export?format=xml").status_code == 400
 
 

@@ -127,6 +127,15 @@ def test_other_content_types_are_415(client, content_type):
     assert "application/json" in error_of(response, 415) or "UTF-8" in response.get_json()["error"]["message"]
 
 
+@pytest.mark.parametrize("body", ["{bad json", '  {"message": "hi"', '["message"'])
+def test_curls_default_form_type_with_broken_json_is_400_saying_where(client, body):
+    # curl -d '{bad json' http://pi:8000/api/lcd: meant as JSON, and the README says bad JSON is a 400.
+    response = client.post("/api/lcd", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    message = response.get_json()["error"]["message"]
+    assert message.startswith("invalid JSON: ") and " at line 1 column " in message
+
+
 def test_form_data_that_is_not_json_is_415(client):
     response = client.post("/api/lcd", data="message=hi", content_type="application/x-www-form-urlencoded")
     assert "application/json" in error_of(response, 415)

@@ -41,12 +41,20 @@ from enviro_sensor.lcd.readings_page import (
 from enviro_sensor.lcd.render import render
 from enviro_sensor.lcd.startup import startup_message
 from enviro_sensor.records import Reading
+from enviro_sensor.sensors import registry
+from enviro_sensor.sensors.config import Sensor
 from tests.lcd_support import differing_pixels
 from tests.sensor_support import PolledApp
 
 REFERENCE = Path(__file__).parent / "lcd_reference"
 NOTO = (fonts.noto_sans(),)
-QUANTITY = {quantity.key: quantity for quantity in QUANTITIES}
+# Each quantity as a page of some kind shows it, its unit resolved from the field.
+QUANTITY = {
+    page.key: page.quantity
+    for page in pages_for(
+        Sensor(name, kind, kind.address, 1, kind.group) for name, kind in registry.kinds().items()
+    )
+}
 PAGE_SECONDS = 10.0
 TAP = 500
 # Pages of the board's sensors in a PolledApp: the table's 14 quantities, the AQI and the sound level.
@@ -539,7 +547,25 @@ def test_reproduces_the_reference_page(name):
     )
 
 
-def test_every_quantity_has_a_title_and_a_sane_span():
+def test_every_quantity_is_a_declared_field_with_a_sane_span():
+    declared = {field.key for kind in registry.kinds().values() for field in kind.fields}
     for quantity in QUANTITIES:
-        assert quantity.title and quantity.min_span > 0
+        assert quantity.key in declared and quantity.min_span > 0
         assert isinstance(quantity, Quantity)
+
+
+def test_page_titles_are_the_fields_labels_and_every_glyph_is_in_the_font():
+    sensors = [Sensor(name, kind, kind.address, 1, kind.group) for name, kind in registry.kinds().items()]
+    pages = pages_for(sensors)
+    # Where two sensors have the quantity, the title names the sensor after the label.
+    titles = {page.key: page.title.removesuffix(f" {page.sensor}") for page in pages}
+    # The label without its qualifier: one value of its kind per page.
+    assert titles["temperature_compensated_celsius"] == "Temperature"
+    assert titles["pm2_5_atmospheric_micrograms_per_cubic_meter"] == "PM2.5"
+    assert titles["nh3_ohms"] == "NH₃"
+    assert titles["air_quality_index"] == "Air quality index"
+    units = {page.key: page.quantity.unit for page in pages}
+    assert units["illuminance_lux"] == "lx" and units["reducing_ohms"] == "kΩ"
+    for page in pages:
+        for char in page.title + (page.quantity.unit or ""):
+            assert NOTO[0] is None or NOTO[0].covers(char) or char == " ", (page.title, char)

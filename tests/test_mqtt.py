@@ -22,22 +22,6 @@ from tests.test_outputs import RecordingOutput
 
 pytestmark = needs_mosquitto
 
-# The units Home Assistant accepts for each sensor device class we use
-# (developers.home-assistant.io, "Sensor entity", "Available device classes").
-# A device class outside this table, or a unit HA does not list for it, makes
-# HA refuse or mislabel the entity.
-HA_UNITS = {
-    "temperature": {"°C", "°F", "K"},
-    "humidity": {"%"},
-    "atmospheric_pressure": {"cbar", "bar", "hPa", "mmHg", "inHg", "kPa", "mbar", "Pa", "psi"},
-    "illuminance": {"lx"},
-    "voltage": {"V", "mV", "µV", "kV", "MV"},
-    "pm1": {"µg/m³"},
-    "pm25": {"µg/m³"},
-    "pm10": {"µg/m³"},
-    "aqi": {None},  # unitless
-}
-HA_STATE_CLASSES = {"measurement", "total", "total_increasing"}
 NODE = node_id()
 
 
@@ -62,11 +46,12 @@ def configs(heard: dict[str, str]) -> dict[str, dict]:
 
 
 def expected_topics(polled: PolledApp) -> set[str]:
+    sensors = polled.service.latest.sensors().values()
     return {
         f"homeassistant/sensor/{NODE}/{sensor.name}_{field.key}/config"
-        for sensor in polled.service.latest.sensors().values()
+        for sensor in sensors
         for field in sensor.fields
-    }
+    } | {f"homeassistant/sensor/{NODE}/{sensor.name}_status/config" for sensor in sensors}
 
 
 def test_every_field_is_announced_with_what_home_assistant_accepts(tmp_path):
@@ -76,36 +61,69 @@ def test_every_field_is_announced_with_what_home_assistant_accepts(tmp_path):
         try:
             wait_connected(polled)
             wanted = expected_topics(polled)
-            # bme280, ltr559, mics6814 (and its ratios), pms5003 (and its AQI), aht10, bmp280, microphone
-            assert len(wanted) == 5 + 2 + 3 + 3 + 12 + 4 + 2 + 2 + 4
+            # bme280, ltr559, mics6814 (and its ratios), pms5003 (and its AQI), aht10, bmp280, microphone,
+            # and each sensor's status
+            assert len(wanted) == 5 + 2 + 3 + 3 + 12 + 4 + 2 + 2 + 4 + 7
             wait_for(lambda: wanted <= set(configs(heard.snapshot())), what="every discovery config")
             found = configs(heard.snapshot())
             assert set(found) == wanted
             sensors = polled.service.latest.sensors()
+            device = {
+                "identifiers": [f"enviro-sensor_{NODE}"],
+                "name": f"Enviro+ {NODE}",
+                "manufacturer": "Pimoroni",
+                "model": "Enviro+",
+                "sw_version": VERSION,
+                "configuration_url": f"http://{socket.gethostname()}:8000/",
+            }
             for topic, config in found.items():
                 sensor_name = config["state_topic"].split("/")[-2]
-                field = next(f for f in sensors[sensor_name].fields if topic.endswith(f"_{f.key}/config"))
-                if "device_class" in config:
-                    assert config["device_class"] in HA_UNITS, topic
-                    assert config.get("unit_of_measurement") in HA_UNITS[config["device_class"]], topic
-                assert config["device_class"] == field.device_class if field.device_class else True
+                object_id = topic.split("/")[-2]
+                assert config["unique_id"] == config["object_id"] == f"{NODE}_{object_id}"
+                # What Home Assistant 2026.2 and later name the entity by.
+                assert config["default_entity_id"] == f"sensor.{NODE}_{object_id}"
+                assert config["device"] == device
+                if object_id.endswith("_status"):
+                    continue
+                field = next(f for f in sensors[sensor_name].fields if object_id == f"{sensor_name}_{f.key}")
+                # The field's own label; the sensor's name only where two sensors share it.
+                assert config["name"] in (field.label, f"{field.label} ({sensor_name})"), topic
+                assert config.get("device_class") == field.device_class or field.options, topic
                 assert config.get("unit_of_measurement") == field.unit
-                assert config["state_class"] in HA_STATE_CLASSES
+                assert config.get("suggested_display_precision") == (
+                    None if field.options else field.decimals
+                )
                 # Fresh for 3 polls of 1 s plus the 2 s read timeout.
                 assert config["expire_after"] == 5
-                if field.optional:  # absent until derived: "None" is unknown to Home Assistant
+                if field.options is None and field.optional:  # "None" is unknown to Home Assistant
                     assert config["value_template"] == f"{{{{ value_json.get('{field.key}') }}}}"
-                else:
+                elif field.options is None:
                     assert config["value_template"] == f"{{{{ value_json.{field.key} }}}}"
-                assert config["unique_id"] == f"{NODE}_{sensor_name}_{field.key}"
-                assert config["device"] == {
-                    "identifiers": [f"enviro-sensor_{NODE}"],
-                    "name": f"Enviro+ {NODE}",
-                    "manufacturer": "Pimoroni",
-                    "model": "Enviro+",
-                    "sw_version": VERSION,
-                }
                 assert {"topic": f"enviro/{NODE}/availability"} in config["availability"]
+            names = {topic.split("/")[-2]: config["name"] for topic, config in found.items()}
+            assert (
+                names["bme280_temperature_celsius"] == "Temperature (bme280)"
+            )  # aht10 and bmp280 have one too
+            assert names["bme280_temperature_compensated_celsius"] == "Temperature (compensated)"
+            assert names["pms5003_pm2_5_micrograms_per_cubic_meter"] == "PM2.5"
+            assert names["pms5003_particles_0_3um_per_deciliter"] == "Particles > 0.3 µm"
+            assert names["bme280_status"] == "Status (bme280)"
+            # Counts and integer readings are shown without decimals.
+            precision = {
+                topic.split("/")[-2]: c.get("suggested_display_precision") for topic, c in found.items()
+            }
+            assert precision["pms5003_particles_0_3um_per_deciliter"] == 0
+            assert precision["pms5003_pm2_5_micrograms_per_cubic_meter"] == 0
+            assert precision["ltr559_proximity"] == 0
+            assert precision["bme280_temperature_celsius"] == 2
+            # The AQI category is one of six named levels, with no statistics kept.
+            category = found[f"homeassistant/sensor/{NODE}/pms5003_air_quality_category/config"]
+            assert category["device_class"] == "enum" and "state_class" not in category
+            assert category["options"][0] == "Good" and len(category["options"]) == 6
+            status = found[f"homeassistant/sensor/{NODE}/bme280_status/config"]
+            assert status["entity_category"] == "diagnostic" and "ok" in status["options"]
+            # A failing sensor's status stays visible: it hangs on the service's availability only.
+            assert status["availability_topic"] == f"enviro/{NODE}/availability"
             # Retained: a Home Assistant that starts later still finds them.
             late = Subscriber(broker, "homeassistant/#", f"enviro/{NODE}/availability")
             wait_for(lambda: wanted <= set(configs(late.snapshot())), what="retained configs")
@@ -115,6 +133,10 @@ def test_every_field_is_announced_with_what_home_assistant_accepts(tmp_path):
             polled.poll()
             recorder_readings = {s: polled.service.latest.view(s).values for s in sensors}
             for name, values in recorder_readings.items():
+                wait_for(
+                    lambda n=name: heard.snapshot().get(f"enviro/{NODE}/{n}/status") == "ok",
+                    what=f"{name}'s status",
+                )
                 topic = f"enviro/{NODE}/{name}/state"
                 wait_for(lambda t=topic: t in heard.snapshot(), what=f"state of {name}")
                 assert json.loads(heard.snapshot()[topic]) == dict(values)
@@ -362,9 +384,110 @@ def test_a_remote_node_is_a_home_assistant_device_of_its_own(tmp_path):
                 assert config["device"]["identifiers"] == [f"enviro-sensor_{NODE}_node_kitchen"]
                 assert config["device"]["via_device"] == f"enviro-sensor_{NODE}"
                 assert config["expire_after"] == 3 * 300 + 30
-                assert config["unit_of_measurement"] in HA_UNITS[config["device_class"]]
+            assert (
+                found[f"homeassistant/sensor/{NODE}/kitchen_battery_voltage_volts/config"]["name"]
+                == "Battery"
+            )
+            battery = found[f"homeassistant/sensor/{NODE}/kitchen_battery_voltage_volts/config"]
+            assert battery["entity_category"] == "diagnostic"
+            contact = f"enviro/{NODE}/nodes/kitchen/last_contact"
+            wait_for(lambda: contact in heard.snapshot(), what="the node's last contact")
+            config = configs(heard.snapshot())[f"homeassistant/sensor/{NODE}/kitchen_last_contact/config"]
+            assert (config["device_class"], config["entity_category"]) == ("timestamp", "diagnostic")
+            assert config["state_topic"] == contact
+            # The reading's own time, as the node's packet came in (the service's clock).
+            assert heard.snapshot()[contact].endswith("+00:00")
             assert json.loads(heard.snapshot()[state_topic])["temperature_celsius"] == 21.5
             assert heard.snapshot()[f"enviro/{NODE}/nodes/kitchen/bme280/availability"] == "online"
         finally:
             heard.close()
             polled.close()
+
+
+def retained(broker, *topics: str) -> dict[str, str]:
+    """What a client that subscribes now is handed: the broker's retained messages.
+
+    The service's availability is retained throughout, so once it has come
+    every other retained message of the subscription has been delivered too.
+    """
+    late = Subscriber(broker, *topics, f"enviro/{NODE}/availability")
+    try:
+        wait_for(lambda: f"enviro/{NODE}/availability" in late.snapshot(), what="the retained messages")
+        return late.snapshot()
+    finally:
+        late.close()
+
+
+def test_a_removed_sensor_and_node_leave_nothing_on_the_broker(tmp_path):
+    from enviro_sensor.nodes import protocol
+    from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet
+    from tests.node_support import doc_devices
+
+    packet = protocol.encode(
+        Packet(
+            1001,
+            1,
+            3712,
+            60,
+            300,
+            (
+                Measurement(Encoding.FLOAT32, 21.5),
+                Measurement(Encoding.INT16, 4520, 2),
+                Measurement(Encoding.UINT16, 10132, 1),
+            ),
+        ),
+        bytes(range(32)),
+    )
+    with running_broker(tmp_path) as broker:
+        # First the board with an AHT10 and a node "kitchen" that has spoken.
+        before = PolledApp(
+            environ={
+                "ENVIRO_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}",
+                "ENVIRO_I2C_SENSORS": "aht10@0x38",
+            },
+            nodes_file=doc_devices(),
+        )
+        try:
+            wait_connected(before)
+            before.poll()
+            assert (
+                protocol.decode_answer(before.service.nodes.receive(packet)).code is protocol.Code.ACCEPTED
+            )  # no data directory: published, kept nowhere
+            before.settle()
+        finally:
+            before.close()
+        gone = [
+            f"homeassistant/sensor/{NODE}/aht10_temperature_celsius/config",
+            f"homeassistant/sensor/{NODE}/aht10_status/config",
+            f"enviro/{NODE}/aht10/state",
+            f"enviro/{NODE}/aht10/availability",
+            f"enviro/{NODE}/aht10/status",
+            f"homeassistant/sensor/{NODE}/kitchen_bme280_temperature_celsius/config",
+            f"homeassistant/sensor/{NODE}/kitchen_battery_voltage_volts/config",
+            f"homeassistant/sensor/{NODE}/kitchen_last_contact/config",
+            f"enviro/{NODE}/nodes/kitchen/bme280/state",
+            f"enviro/{NODE}/nodes/kitchen/bme280/availability",
+            f"enviro/{NODE}/nodes/kitchen/battery/state",
+            f"enviro/{NODE}/nodes/kitchen/last_contact",
+        ]
+        # The problem: all of it is retained, and would show in Home Assistant for ever.
+        left = retained(broker, "homeassistant/#", "enviro/#")
+        assert set(gone) <= set(left), sorted(set(gone) - set(left))
+
+        # Then the same board without the AHT10 and without the nodes file.
+        heard = Subscriber(broker, "homeassistant/#", "enviro/#")
+        after = mqtt_app(f"mqtt://127.0.0.1:{broker.port}", ENVIRO_I2C_SENSORS="")
+        try:
+            wait_connected(after)
+            wait_for(
+                lambda: all(heard.payloads(topic)[-1:] == [""] for topic in gone),
+                what="the removed topics emptied",
+            )
+            left = retained(broker, "homeassistant/#", "enviro/#")
+            assert not set(gone) & set(left), sorted(set(gone) & set(left))
+            # What is still configured stays.
+            assert f"homeassistant/sensor/{NODE}/bme280_temperature_celsius/config" in left
+            assert f"homeassistant/sensor/{NODE}/bme280_status/config" in left
+        finally:
+            after.close()
+            heard.close()

@@ -158,7 +158,7 @@ def test_the_history_keeps_a_node_as_its_own_series(polled, tmp_path):
     assert (series["sensor"], series["unit"]) == ("kitchen/bme280", "°C")
     assert [point["mean"] for point in series["points"]] == [21.5]
     export = polled.client.get("/api/history/export?sensor=kitchen/battery&since=-1h").get_data(as_text=True)
-    assert ",kitchen/battery,voltage_volts,3.712," in export
+    assert ",kitchen/battery,voltage_volts,Battery,V,3.712," in export
     assert polled.client.get("/api/history?sensor=attic/bme280").status_code == 400
 
 

@@ -163,7 +163,13 @@ _ANEMOMETER = SensorKind(
     description="A wind sensor that exists only in this test",
     fields=(
         Field(
-            "wind_speed_meters_per_second", 0.0, 60.0, "enviro_wind_speed_meters_per_second", "Wind speed."
+            "wind_speed_meters_per_second",
+            0.0,
+            60.0,
+            "enviro_wind_speed_meters_per_second",
+            "How fast the air moves.",
+            label="Wind speed",
+            unit="m/s",
         ),
     ),
     group="weather",
@@ -176,7 +182,9 @@ def test_a_new_field_is_documented_as_soon_as_it_is_declared():
     schemas = sensor_schemas([GroupConfig("weather", "wind", 2.0, 10.0, True, (sensor,))])
     documented = schemas["AnemometerValues"]["properties"]["wind_speed_meters_per_second"]
     assert (documented["minimum"], documented["maximum"]) == (0.0, 60.0)
-    assert documented["description"].startswith("Wind speed.")
+    # What a person reads first: the label and unit, then what the value is.
+    assert documented["title"] == "Wind speed"
+    assert documented["description"].startswith("Wind speed (m/s). How fast the air moves.")
     assert documented["example"] == 30.0  # no example declared: the middle of the range
     group = schemas["WeatherGroup"]["properties"]["result"]["properties"]["sensors"]
     assert group["required"] == ["anemometer"]
@@ -362,6 +370,8 @@ def test_history_and_pause_refusals_fit_the_spec(checker, polled):
     assert _answer(polled, checker, "GET", "/api/history/export", "/api/history/export") == 503
     locked = PolledApp(api_token="s3cret", groups=("weather",))
     try:
+        # The spec of the service that has the token: 401 is documented where it can happen.
+        checker = SpecChecker(locked.client.get("/apispec.json").get_json())
         path = "/api/sensors/weather/pause"
         assert _answer(locked, checker, "POST", path, path) == 401
         path = "/api/sensors/gas/resume"
@@ -417,3 +427,63 @@ def test_node_answers_fit_the_spec(tmp_path):
         assert _answer(polled, checker, "GET", "/api/nodes/attic", one) == 404
     finally:
         polled.close()
+
+
+# -- what a person reads in Swagger UI --------------------------------------------
+
+
+def test_a_pause_summary_names_only_what_that_group_rests(spec):
+    summaries = {
+        path: operations["post"]["summary"]
+        for path, operations in spec["paths"].items()
+        if path.endswith("/pause")
+    }
+    assert set(summaries) == {
+        f"/api/sensors/{g}/pause" for g in ("weather", "gas", "particulates", "i2c", "noise")
+    }
+    assert "the PMS5003's fan stops" in summaries["/api/sensors/particulates/pause"]
+    for path, summary in summaries.items():
+        if "particulates" not in path:
+            assert "PMS5003" not in summary, path
+            assert "()" not in summary, path
+
+
+def test_no_summary_has_markdown_that_swagger_ui_would_show_as_it_is(spec):
+    # Swagger UI renders descriptions as Markdown but shows summaries as plain text.
+    found = [
+        "/".join(parts)
+        for parts, node in _walk(spec)
+        if parts and parts[-1] == "summary" and isinstance(node, str) and "`" in node
+    ]
+    assert found == []
+
+
+def _token_operations(spec) -> list[tuple[str, str]]:
+    return [
+        (path, method)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if any("apiToken" in entry for entry in operation.get("security", []))
+    ]
+
+
+def test_without_a_token_nothing_is_shown_as_locked(spec):
+    assert _token_operations(spec) == []
+    assert "apiToken" not in spec["components"]["securitySchemes"]
+    assert "401" not in spec["paths"]["/api/lcd"]["post"]["responses"]
+    # A node's own key is needed whatever the token.
+    assert spec["paths"]["/api/nodes/{node}/readings"]["post"]["security"] == [{"nodeKey": []}]
+
+
+def test_with_a_token_the_operations_that_need_it_require_it():
+    polled = PolledApp(api_token="s3cret")
+    try:
+        spec = polled.client.get("/apispec.json").get_json()
+    finally:
+        polled.close()
+    locked = _token_operations(spec)
+    assert ("/api/lcd", "post") in locked and ("/api/sensors/noise/pause", "post") in locked
+    assert len(locked) == 1 + 2 * 5  # the LCD, and pause and resume of each group
+    for path, method in locked:
+        assert spec["paths"][path][method]["security"] == [{"apiToken": []}]
+        assert "401" in spec["paths"][path][method]["responses"]

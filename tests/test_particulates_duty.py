@@ -76,7 +76,7 @@ def test_a_full_duty_cycle(polled):
     assert fan.fan_running() and fan.frames_sent > 0 and fan.unsettled_frames > 0
     reply = polled.client.get("/api/sensors/particulates")
     assert reply.status_code == 503 and reply.headers["Retry-After"]
-    assert "warming-up" in reply.get_json()["error"]["message"]
+    assert "pms5003: warming up, " in reply.get_json()["error"]["message"]
     index = polled.client.get("/api/sensors").get_json()["result"]["groups"]["particulates"]
     assert index["sensors"]["pms5003"]["status"] == "warming-up"
     assert sample(polled, "enviro_sensor_up", sensor="pms5003") == 1.0  # not failing

@@ -5,6 +5,7 @@ so every reading can be compared with the environment model at that instant.
 """
 
 import math
+import re
 import shutil
 
 import pytest
@@ -139,7 +140,13 @@ def test_gas_reports_warming_up_not_data():
         polled.poll("gas")
         reply = polled.client.get("/api/sensors/gas")
         assert reply.status_code == 503
-        assert "warming up" in reply.get_json()["error"]["message"]
+        message = reply.get_json()["error"]["message"]
+        # The status said once, then what is left of it.
+        assert re.fullmatch(
+            r"no valid reading from the gas group yet \(mics6814: warming up, \d+ s left\)", message
+        )
+        one = polled.client.get("/api/sensors/gas/mics6814").get_json()["error"]["message"]
+        assert re.fullmatch(r"no valid reading from mics6814 yet: warming up, \d+ s left", one)
         index = polled.client.get("/api/sensors").get_json()["result"]["groups"]
         assert index["gas"]["status"] == "warming-up"
         names = {s.name for s in polled.metric_samples()}

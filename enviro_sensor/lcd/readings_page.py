@@ -114,7 +114,7 @@ class _PageText:
 
 def _text_of(content: PageContent) -> _PageText:
     number, count = content.position
-    unit = content.quantity.unit if content.value is not None else ""
+    unit = (content.quantity.unit or "") if content.value is not None else ""
     return _PageText(
         content.title, f"{number}/{count}", format_value(content.value, content.quantity), unit, content.note
     )

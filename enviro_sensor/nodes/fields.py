@@ -20,6 +20,8 @@ BATTERY_VOLTS = Field(
     "Battery voltage the node reported with its last packet.",
     decimals=3,
     example=3.71,
+    label="Battery",
+    diagnostic=True,
     device_class="voltage",
     unit="V",
 )

@@ -10,6 +10,7 @@ from typing import Protocol
 from prometheus_client import CollectorRegistry
 
 from enviro_sensor.clocks import Clock
+from enviro_sensor.nodes.devices import Device
 from enviro_sensor.records import Reading, StatusChange
 from enviro_sensor.sensors.config import GroupConfig, Sensor
 
@@ -23,6 +24,8 @@ class OutputContext:
     sensors: Mapping[str, Sensor]
     groups: tuple[GroupConfig, ...]
     clock: Clock
+    #: The remote nodes this service accepts (the nodes file and the virtual ones).
+    devices: tuple[Device, ...] = ()
 
     @property
     def freshness(self) -> dict[str, float]:

@@ -30,34 +30,37 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import json
 import logging
-import math
 import re
 import socket
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from enviro_sensor.config import parsers
 from enviro_sensor.config.declarations import Setting, declare
-from enviro_sensor.nodes.fields import field_of
+from enviro_sensor.nodes.fields import NODE_FIELDS, field_of
+from enviro_sensor.outputs import ha_discovery as ha
+from enviro_sensor.outputs import mqtt_cleanup
 from enviro_sensor.outputs.base import Output, OutputContext, Unavailable
+from enviro_sensor.outputs.ha_discovery import OFFLINE, ONLINE
 from enviro_sensor.outputs.mqtt_reasons import disconnect_words
 from enviro_sensor.records import LOCAL_SOURCE, Reading, StatusChange
 from enviro_sensor.sensors.base import Field
 from enviro_sensor.sensors.config import Sensor
-from enviro_sensor.version import SERVICE, VERSION
+from enviro_sensor.version import SERVICE
 
 if TYPE_CHECKING:
     import paho.mqtt.client as paho
 
+    from enviro_sensor.nodes.devices import Device
+
 log = logging.getLogger(__name__)
 
-DISCOVERY_PREFIX = "homeassistant"
-ONLINE, OFFLINE = "online", "offline"
 # Seconds between reconnection attempts: doubling from the first to the last.
 RECONNECT_MIN, RECONNECT_MAX = 1, 60
 # The broker declares us dead (and publishes the last will) after 1.5 times this.
@@ -78,95 +81,50 @@ def node_id(hostname: str | None = None) -> str:
 
 
 def discovery_config(
-    sensor: Sensor, field: Field, node: str, prefix: str, expire_after: float
+    sensor: Sensor,
+    field: Field,
+    node: str,
+    prefix: str,
+    expire_after: float,
+    *,
+    name: str | None = None,
+    dashboard_url: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The retained discovery topic and payload of one field of one sensor."""
-    device = {
-        "identifiers": [f"{SERVICE}_{node}"],
-        "name": f"Enviro+ {node}",
-        "manufacturer": "Pimoroni",
-        "model": "Enviro+",
-        "sw_version": VERSION,
-    }
-    return _field_config(
+    return ha.field_config(
         field,
-        sensor.name,
-        f"{sensor.name}_{field.key}",
-        node,
-        f"{prefix}/{node}",
-        sensor.name,
-        device,
-        expire_after,
+        name=name or field.label,
+        object_id=f"{sensor.name}_{field.key}",
+        node=node,
+        base=f"{prefix}/{node}",
+        sensor_path=sensor.name,
+        device=ha.board_device(node, dashboard_url),
+        expire_after=expire_after,
     )
 
 
 def remote_discovery_config(
-    remote: str, sensor: str, field: Field, node: str, prefix: str, expire_after: float
+    remote: str,
+    sensor: str,
+    field: Field,
+    node: str,
+    prefix: str,
+    expire_after: float,
+    *,
+    name: str | None = None,
+    dashboard_url: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The discovery topic and payload of one field of a remote node's sensor: a device per node."""
-    device = {
-        "identifiers": [f"{SERVICE}_{node}_node_{remote}"],
-        "name": f"Enviro node {remote}",
-        "manufacturer": SERVICE,
-        "model": "remote sensor node",
-        "via_device": f"{SERVICE}_{node}",
-    }
-    return _field_config(
+    return ha.field_config(
         field,
-        sensor,
-        f"{remote}_{sensor}_{field.key}",
-        node,
-        f"{prefix}/{node}",
-        f"nodes/{remote}/{sensor}",
-        device,
-        expire_after,
+        name=name or field.label,
+        object_id=f"{remote}_{sensor}_{field.key}",
+        node=node,
+        base=f"{prefix}/{node}",
+        sensor_path=f"nodes/{remote}/{sensor}",
+        device=ha.node_device(node, remote, dashboard_url),
+        expire_after=expire_after,
     )
-
-
-def _field_config(
-    field: Field,
-    sensor: str,
-    object_id: str,
-    node: str,
-    base: str,
-    sensor_path: str,
-    device: dict[str, Any],
-    expire_after: float,
-) -> tuple[str, dict[str, Any]]:
-    """One field's discovery topic and payload: the service's availability under ``base``, the
-    sensor's state and availability under ``base/sensor_path``."""
-    sensor_base = f"{base}/{sensor_path}"
-    payload: dict[str, Any] = {
-        "name": f"{sensor} {field.key.replace('_', ' ')}",
-        "unique_id": f"{node}_{object_id}",
-        "object_id": f"{node}_{object_id}",
-        "state_topic": f"{sensor_base}/state",
-        # An optional value left out of a state renders as "None", which Home
-        # Assistant takes as unknown (a missing attribute would log an error).
-        "value_template": (
-            f"{{{{ value_json.get('{field.key}') }}}}"
-            if field.optional
-            else f"{{{{ value_json.{field.key} }}}}"
-        ),
-        "state_class": field.state_class,
-        "suggested_display_precision": field.decimals,
-        # HA wants whole seconds; rounding up never expires a fresh value.
-        "expire_after": math.ceil(expire_after),
-        "availability": [
-            {"topic": f"{base}/availability"},
-            {"topic": f"{sensor_base}/availability"},
-        ],
-        "availability_mode": "all",
-        "payload_available": ONLINE,
-        "payload_not_available": OFFLINE,
-        "device": device,
-        "origin": {"name": SERVICE, "sw_version": VERSION},
-    }
-    if field.device_class is not None:
-        payload["device_class"] = field.device_class
-    if field.unit is not None:
-        payload["unit_of_measurement"] = field.unit
-    return f"{DISCOVERY_PREFIX}/sensor/{node}/{object_id}/config", payload
 
 
 class MqttOutput(Output):
@@ -182,6 +140,8 @@ class MqttOutput(Output):
         ca_file: str | None = None,
         freshness: Mapping[str, float] | None = None,
         node: str | None = None,
+        devices: Sequence[Device] = (),
+        dashboard_url: str | None = None,
     ) -> None:
         parts = urllib.parse.urlsplit(url)
         self._tls = parts.scheme == "mqtts"
@@ -191,12 +151,20 @@ class MqttOutput(Output):
         self._node = node or node_id()
         self._freshness = dict(freshness or {})
         self._base = f"{self._prefix}/{self._node}"
+        self._devices = {device.name: device for device in devices}
+        self._dashboard_url = dashboard_url
         self._sensors: dict[str, Sensor] = {}
+        # This board's configs, by topic: known once the sensors are (start).
+        self._local_configs: dict[str, str] = {}
+        self._node_config_topics: set[str] = set()
         self._lock = threading.Lock()
         # What a new connection is given again: each sensor's availability and last state.
         # Keyed by topic path under the base: ``<sensor>`` or ``nodes/<id>/<sensor>``.
         self._availability: dict[str, str] = {}
         self._last_state: dict[str, str] = {}
+        # Each sensor's status (by topic path) and each node's last contact (by node).
+        self._status: dict[str, str] = {}
+        self._last_contact: dict[str, str] = {}
         # Remote nodes' discovery configs, by topic, announced again on every connection.
         self._remote_configs: dict[str, str] = {}
         self._connected = False
@@ -223,6 +191,7 @@ class MqttOutput(Output):
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_message = self._on_config_heard
 
     @property
     def where(self) -> str:
@@ -231,6 +200,10 @@ class MqttOutput(Output):
 
     def start(self, sensors: Mapping[str, Sensor]) -> None:
         self._sensors = dict(sensors)
+        self._local_configs = {topic: json.dumps(payload) for topic, payload in self.local_configs().items()}
+        self._node_config_topics = {
+            topic for remote in self._devices for topic in self.node_configs(remote, 0.0)
+        }
         # connect_async + loop_start: the first connection, like every later
         # one, is made on paho's thread, so a broker that is down (or never
         # answers) holds up nothing here.
@@ -240,6 +213,75 @@ class MqttOutput(Output):
     @property
     def connected(self) -> bool:
         return self._connected
+
+    def local_configs(self) -> dict[str, dict[str, Any]]:
+        """Every config of this board, by topic: each sensor's fields and its status."""
+        names = ha.entity_names({name: sensor.fields for name, sensor in self._sensors.items()})
+        device = ha.board_device(self._node, self._dashboard_url)
+        configs = {}
+        for sensor in self._sensors.values():
+            expire_after = self._freshness.get(sensor.group, 0.0)
+            for field in sensor.fields:
+                topic, payload = discovery_config(
+                    sensor,
+                    field,
+                    self._node,
+                    self._prefix,
+                    expire_after,
+                    name=names[sensor.name, field.key],
+                    dashboard_url=self._dashboard_url,
+                )
+                configs[topic] = payload
+            topic, payload = ha.status_config(sensor.name, node=self._node, base=self._base, device=device)
+            configs[topic] = payload
+        return configs
+
+    def node_configs(
+        self, remote: str, fresh_for: float, seen: Reading | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Every config of a remote node, by topic: its fields, its battery and its last contact.
+
+        A node missing from the devices given (an output built without them)
+        has what its reading ``seen`` holds.
+        """
+        device = self._devices.get(remote)
+        sensors = dict(device.sensors()) if device is not None else {}
+        if device is None and seen is not None:
+            declared = [field_of(seen.sensor, key) for key in seen.values]
+            sensors[seen.sensor] = tuple(field for field in declared if field is not None)
+        sensors.update(NODE_FIELDS)
+        names = ha.entity_names(sensors)
+        configs = {}
+        for sensor, fields in sensors.items():
+            for field in fields:
+                topic, payload = remote_discovery_config(
+                    remote,
+                    sensor,
+                    field,
+                    self._node,
+                    self._prefix,
+                    fresh_for,
+                    name=names[sensor, field.key],
+                    dashboard_url=self._dashboard_url,
+                )
+                configs[topic] = payload
+        topic, payload = ha.last_contact_config(
+            remote,
+            node=self._node,
+            base=self._base,
+            device=ha.node_device(self._node, remote, self._dashboard_url),
+        )
+        configs[topic] = payload
+        return configs
+
+    def wanted_configs(self) -> set[str]:
+        """The config topics this service announces now or may announce later (a configured node
+        that has not spoken yet): the retained configs under its node id that are not among them
+        belong to removed sensors and nodes."""
+        wanted = {*self._local_configs, *self._node_config_topics}
+        with self._lock:
+            wanted.update(self._remote_configs)
+        return wanted
 
     def handle_reading(self, reading: Reading) -> None:
         state = json.dumps(dict(reading.values), separators=(",", ":"))
@@ -251,23 +293,34 @@ class MqttOutput(Output):
         # Retained, so a Home Assistant that restarts shows values at once; a
         # dead service's old values are hidden by the availability topics.
         self._publish(f"{self._base}/{path}/state", state, retain=True)
+        if reading.source != LOCAL_SOURCE:
+            contact = _iso_time(reading.time)
+            with self._lock:
+                changed = self._last_contact.get(reading.source) != contact
+                self._last_contact[reading.source] = contact
+            if changed:
+                self._publish(ha.last_contact_topic(self._base, reading.source), contact, retain=True)
 
     def handle_status(self, change: StatusChange) -> None:
         availability = ONLINE if change.status == "ok" else OFFLINE
         path = _path(change.source, change.sensor)
         with self._lock:
             self._availability[path] = availability
+            if change.source == LOCAL_SOURCE:
+                self._status[path] = change.status
         self._publish(f"{self._base}/{path}/availability", availability, retain=True)
+        if change.source == LOCAL_SOURCE:
+            self._publish(f"{self._base}/{path}/{ha.STATUS}", change.status, retain=True)
 
     def _discover_remote(self, reading: Reading) -> None:
         """Announce a remote node's fields the first time they are seen (and when its interval changes)."""
-        for key in reading.values:
-            field = field_of(reading.sensor, key)
-            if field is None:
+        configs = self.node_configs(reading.source, reading.fresh_for or 0.0, reading)
+        # The entities of this reading, and the node's last contact.
+        object_ids = {f"{reading.source}_{reading.sensor}_{key}" for key in reading.values}
+        object_ids.add(f"{reading.source}_{ha.LAST_CONTACT}")
+        for topic, payload in configs.items():
+            if topic.split("/")[-2] not in object_ids:
                 continue
-            topic, payload = remote_discovery_config(
-                reading.source, reading.sensor, field, self._node, self._prefix, reading.fresh_for or 0.0
-            )
             text = json.dumps(payload)
             with self._lock:
                 if self._remote_configs.get(topic) == text:
@@ -276,6 +329,16 @@ class MqttOutput(Output):
             if not self._connected:
                 raise NotConnected(self._refused or f"not connected to {self.where}")
             self._client.publish(topic, text, qos=1, retain=True)
+
+    def _on_config_heard(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        """A retained config under this node id: removed when nothing configured announces it."""
+        clear = mqtt_cleanup.topics_to_clear(
+            message.topic, message.payload, self.wanted_configs(), self._base
+        )
+        for topic in clear:
+            client.publish(topic, b"", qos=1, retain=True)
+        if clear:
+            log.info("removed %s from Home Assistant: no longer configured", message.topic.split("/")[-2])
 
     def _publish(self, topic: str, payload: str, *, retain: bool = False) -> None:
         if not self._connected:
@@ -288,21 +351,27 @@ class MqttOutput(Output):
 
     def _announce(self, client: paho.Client) -> None:
         """Everything a broker (or a Home Assistant that restarted) needs, retained where it lasts."""
-        for sensor in self._sensors.values():
-            expire_after = self._freshness.get(sensor.group, 0.0)
-            for field in sensor.fields:
-                topic, payload = discovery_config(sensor, field, self._node, self._prefix, expire_after)
-                client.publish(topic, json.dumps(payload), qos=1, retain=True)
+        # Every retained config under this node id comes back (_on_config_heard): those
+        # of sensors and nodes that are gone are removed.
+        client.subscribe(f"{ha.config_prefix(self._node)}+/config", qos=1)
+        for topic, text in self._local_configs.items():
+            client.publish(topic, text, qos=1, retain=True)
         with self._lock:
             availability = dict(self._availability)
             states = dict(self._last_state)
+            statuses = dict(self._status)
+            contacts = dict(self._last_contact)
             remote_configs = dict(self._remote_configs)
         for topic, text in remote_configs.items():
             client.publish(topic, text, qos=1, retain=True)
         for sensor_name, value in availability.items():
             client.publish(f"{self._base}/{sensor_name}/availability", value, qos=1, retain=True)
+        for sensor_name, status in statuses.items():
+            client.publish(f"{self._base}/{sensor_name}/{ha.STATUS}", status, qos=1, retain=True)
         for sensor_name, state in states.items():
             client.publish(f"{self._base}/{sensor_name}/state", state, qos=0, retain=True)
+        for remote, contact in contacts.items():
+            client.publish(ha.last_contact_topic(self._base, remote), contact, qos=0, retain=True)
         # Last: Home Assistant shows the entities only once they are configured.
         client.publish(f"{self._base}/availability", ONLINE, qos=1, retain=True)
 
@@ -359,6 +428,11 @@ class MqttOutput(Output):
         self._client.loop_stop()
 
 
+def _iso_time(seconds: float) -> str:
+    """A Unix time as Home Assistant's timestamp entities read it (ISO 8601 with its offset)."""
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat(timespec="seconds")
+
+
 def _path(source: str, sensor: str) -> str:
     """A sensor's topics under the base: its name, or ``nodes/<id>/<sensor>`` for a remote node's."""
     return sensor if source == LOCAL_SOURCE else f"nodes/{source}/{sensor}"
@@ -398,6 +472,9 @@ class MqttOptions:
     url: str | None
     prefix: str
     ca: str | None
+    #: Where the service listens: the dashboard's address in each device's configuration_url.
+    host: str
+    port: int
 
 
 SETTINGS = declare(
@@ -414,6 +491,7 @@ SETTINGS = declare(
     Setting(
         "ca", "", parsers.optional_file, "CA certificate file for `mqtts://` (default: the system's CAs)"
     ),
+    shared=("host", "port"),
 )
 
 
@@ -426,4 +504,16 @@ def from_context(context: OutputContext, options: MqttOptions) -> MqttOutput | N
         prefix=options.prefix,
         ca_file=options.ca,
         freshness=context.freshness,
+        devices=context.devices,
+        dashboard_url=dashboard_url(options.host, options.port),
     )
+
+
+def dashboard_url(host: str, port: int) -> str:
+    """The dashboard's address for Home Assistant's "visit" link: the bound address, or this
+    host's name when the service listens on every interface."""
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.gethostname()
+    elif ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}/"

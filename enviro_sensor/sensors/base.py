@@ -22,11 +22,15 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class Field:
-    """One value a sensor gives: its JSON key, valid range and metric.
+    """One value a sensor gives: its JSON key, valid range, metric and label.
 
     ``key`` carries the unit (``pressure_hectopascals``), so JSON readers
     never guess. ``metric`` is the Prometheus name in base units; ``scale``
     converts the JSON value to it (hPa -> Pa is 100, percent -> ratio 0.01).
+    ``label`` is what a person reads ("PM2.5", "Temperature (compensated)"):
+    Home Assistant, the dashboard, the LCD, the API docs and CSV headers all
+    show it, shown beside ``unit`` with ``decimals`` places, so none of them
+    turns a JSON key into words.
     """
 
     key: str
@@ -39,7 +43,8 @@ class Field:
     #: A derived value that may be absent (the CPU temperature was unreadable).
     optional: bool = False
     #: Decimal places kept: about the sensor's resolution, so JSON and
-    #: metrics do not show digits the chip never measured.
+    #: metrics do not show digits the chip never measured; also the places
+    #: shown (0 for counts and integer readings).
     decimals: int = 2
     #: A typical indoor value, for the API documentation's examples.
     example: float | None = None
@@ -48,7 +53,17 @@ class Field:
     #: of the JSON value as HA writes it, and its state class.
     device_class: str | None = None
     unit: str | None = None
-    state_class: str = "measurement"
+    #: None for a state that is one of a few named values (an enum in Home
+    #: Assistant): no statistics are kept of those.
+    state_class: str | None = "measurement"
+    #: The values an enum-like reading takes, with what each means; the
+    #: reading is one of the keys (see air_quality_category).
+    options: Mapping[int, str] | None = None
+    #: A fact about the device rather than the room (a node's battery): Home
+    #: Assistant shows it with the device's diagnostics.
+    diagnostic: bool = False
+    #: What a person reads; keyword-only so that no declaration can leave it out.
+    label: str = dataclasses.field(kw_only=True)
 
 
 @dataclasses.dataclass(frozen=True)

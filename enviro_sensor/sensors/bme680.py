@@ -44,6 +44,7 @@ FIELDS = (
         optional=True,
         decimals=0,
         example=120_000,
+        label="Gas resistance",
         unit="Ω",
     ),
 )

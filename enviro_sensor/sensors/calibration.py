@@ -97,9 +97,19 @@ def check_room_reference(reference: str | None, fields_by_sensor: Mapping[str, t
         return
     if reference not in fields_by_sensor:
         raise ValueError(f"no sensor named {reference!r} (configured: {', '.join(sorted(fields_by_sensor))})")
-    missing = [key for key in ROOM_FIELDS.values() if key not in fields_by_sensor[reference]]
-    if missing or any(key in fields_by_sensor[reference] for key in ROOM_FIELDS):
-        raise ValueError(f"{reference} cannot be the room reference: it needs temperature and humidity")
+    fields = fields_by_sensor[reference]
+    if any(key in fields for key in ROOM_FIELDS):
+        # It has temperature and humidity, but it is the sensor warmed by the CPU.
+        raise ValueError(
+            f"{reference} cannot be the room reference: it is the sensor whose room values the "
+            "reference gives; name one away from the CPU's heat (e.g. aht10)"
+        )
+    missing = [key for key in ROOM_FIELDS.values() if key not in fields]
+    if missing:
+        raise ValueError(
+            f"{reference} cannot be the room reference: it needs temperature and humidity, "
+            f"and it measures no {' and no '.join(missing)}"
+        )
 
 
 def calibrate(

@@ -28,6 +28,7 @@ FIELDS = (
         "enviro_illuminance_lux",
         "Ambient light in lux.",
         example=180.0,
+        label="Light",
         device_class="illuminance",
         unit="lx",
     ),
@@ -37,7 +38,9 @@ FIELDS = (
         2047,
         "enviro_proximity",
         "Proximity as the LTR559's raw 11-bit count (0 to 2047, larger is nearer; no unit).",
+        decimals=0,
         example=3,
+        label="Proximity",
     ),
 )
 

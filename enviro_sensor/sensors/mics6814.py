@@ -34,6 +34,8 @@ GAIN = 6.144
 CHANNELS = (("oxidising", "in0/gnd"), ("reducing", "in1/gnd"), ("nh3", "in2/gnd"))
 # Warm elements in clean indoor air, for the API documentation's examples.
 TYPICAL_OHMS = {"oxidising": 20_000.0, "reducing": 400_000.0, "nh3": 160_000.0}
+# What each channel is called where people read it.
+CHANNEL_LABELS = {"oxidising": "Oxidising gas", "reducing": "Reducing gas", "nh3": "NH₃"}
 
 
 def resistance(volts: float) -> float:
@@ -57,6 +59,7 @@ def _channel_field(channel: str) -> Field:
         # A 12-bit ADC step is tens of ohms at these resistances.
         decimals=0,
         example=TYPICAL_OHMS[channel],
+        label=CHANNEL_LABELS[channel],
         unit="Ω",  # Home Assistant has no device class for a resistance
     )
 
@@ -75,6 +78,7 @@ def _ratio_field(channel: str) -> Field:
         optional=True,
         decimals=3,
         example=1.0,
+        label=f"{CHANNEL_LABELS[channel]} (Rs/R0)",
     )
 
 

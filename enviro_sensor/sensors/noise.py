@@ -51,6 +51,7 @@ def _fields() -> tuple[Field, ...]:
             "(RMS; a full-scale sine is -3.01; not calibrated to sound pressure).",
             decimals=1,
             example=TYPICAL_DBFS["sound_level"],
+            label="Sound level",
             unit="dBFS",  # not Home Assistant's sound_pressure, which is dB SPL
         )
     ]
@@ -66,6 +67,7 @@ def _fields() -> tuple[Field, ...]:
                 labels={"band": band},
                 decimals=1,
                 example=TYPICAL_DBFS[band],
+                label=f"Sound level ({band} band)",
                 unit="dBFS",
             )
         )

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from enviro_sensor.config import parsers
 from enviro_sensor.config.declarations import Setting, declare
-from enviro_sensor.sensors import air_quality
+from enviro_sensor.sensors import air_quality, aqi
 from enviro_sensor.sensors.base import COMMON_ERROR_REASONS, DutyState, Field, SensorReader, Withheld
 from enviro_sensor.sensors.duty import DutyCycle, DutySchedule, Phase, parse_duty
 from enviro_sensor.sensors.registry import SensorKind, register_kind
@@ -75,9 +75,13 @@ WAKE_COMMAND = command(SLEEP_OR_WAKE, 1)  # 42 4d e4 00 01 01 74
 
 # Home Assistant's device class for each mass size.
 MASS_DEVICE_CLASS = {"1": "pm1", "2.5": "pm25", "10": "pm10"}
+MASS_LABELS = {"1": "PM1.0", "2.5": "PM2.5", "10": "PM10"}
 
 
 def _mass_field(key: str, size: str, standard: str, example: float) -> Field:
+    # The factory calibration is the plain name; the other is the
+    # manual's "under atmospheric environment".
+    name = MASS_LABELS[size]
     return Field(
         key,
         0.0,
@@ -86,7 +90,10 @@ def _mass_field(key: str, size: str, standard: str, example: float) -> Field:
         "Particulate matter mass concentration by size (um) and standard "
         "(cf1: the PMS5003's factory calibration, atmospheric: corrected for ambient air).",
         labels={"size": size, "standard": standard},
+        # The frame carries whole ug/m3.
+        decimals=0,
         example=example,
+        label=name if standard == "cf1" else f"{name} (atmospheric)",
         device_class=MASS_DEVICE_CLASS[size],
         unit="µg/m³",
     )
@@ -109,7 +116,9 @@ def _fields() -> tuple[Field, ...]:
                 "enviro_particles_per_deciliter",
                 "Particles larger than the size label (um) in 0.1 L of air.",
                 labels={"size": label},
+                decimals=0,
                 example=TYPICAL_COUNT[key],
+                label=f"Particles > {label} µm",
                 unit="particles/dL",  # no Home Assistant device class counts particles
             )
         )
@@ -136,6 +145,7 @@ def _air_quality_fields() -> tuple[Field, ...]:
             optional=True,
             decimals=0,
             example=25,
+            label="Air quality index",
             device_class="aqi",
         ),
         Field(
@@ -148,6 +158,7 @@ def _air_quality_fields() -> tuple[Field, ...]:
             optional=True,
             decimals=0,
             example=25,
+            label="AQI (PM2.5)",
             device_class="aqi",
         ),
         Field(
@@ -160,6 +171,7 @@ def _air_quality_fields() -> tuple[Field, ...]:
             optional=True,
             decimals=0,
             example=8,
+            label="AQI (PM10)",
             device_class="aqi",
         ),
         Field(
@@ -172,6 +184,10 @@ def _air_quality_fields() -> tuple[Field, ...]:
             optional=True,
             decimals=0,
             example=1,
+            label="Air quality category",
+            # One of six named levels: Home Assistant keeps no statistics of it.
+            state_class=None,
+            options=dict(enumerate(aqi.CATEGORIES, 1)),
         ),
     )
 
@@ -354,6 +370,7 @@ KIND = register_kind(
     SensorKind(
         kind="pms5003",
         description="Plantower PMS5003 particulate sensor on the serial port",
+        paused_note="the PMS5003's fan stops",
         fields=_fields(),
         group="particulates",
         reader=PMS5003Reader,

@@ -17,6 +17,7 @@ def temperature(low: float = -40.0, high: float = 85.0, example: float = 21.5) -
         "enviro_temperature_celsius",
         "Air temperature as the sensor reads it.",
         example=example,
+        label="Temperature",
         device_class="temperature",
         unit="°C",
     )
@@ -32,6 +33,7 @@ def pressure(low: float = 300.0, high: float = 1100.0) -> Field:
         "Barometric pressure (station level, not reduced to sea level).",
         scale=100.0,
         example=1012.4,
+        label="Pressure",
         device_class="atmospheric_pressure",
         unit="hPa",
     )
@@ -46,6 +48,7 @@ def humidity(example: float = 45.0) -> Field:
         "Relative humidity as the sensor reads it (0 to 1).",
         scale=0.01,
         example=example,
+        label="Humidity",
         device_class="humidity",
         unit="%",
     )

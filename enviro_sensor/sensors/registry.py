@@ -99,6 +99,9 @@ class SensorKind:
     #: What the part needs of the Pi besides its I2C address, for ``enviro-sensor
     #: check``: any of "serial", "gpio", "spi", "microphone".
     interfaces: tuple[str, ...] = ()
+    #: What the part does while its group is paused, for the API docs ("the
+    #: PMS5003's fan stops"); None for a part that idles by itself.
+    paused_note: str | None = None
 
     @property
     def on_i2c(self) -> bool:
@@ -135,6 +138,11 @@ def register_kind(kind: SensorKind) -> SensorKind:
     keys = [field.key for field in kind.fields]
     if len(set(keys)) != len(keys):
         raise ValueError(f"{kind.kind}: two fields share a key")
+    # Two fields a person cannot tell apart (in Home Assistant, on the
+    # dashboard, in a CSV header) are a declaration mistake.
+    labels = [field.label.strip() for field in kind.fields]
+    if "" in labels or len(set(labels)) != len(labels):
+        raise ValueError(f"{kind.kind}: every field needs a label of its own")
     with _lock:
         _kinds[kind.kind] = kind
         if kind.group not in _groups:

@@ -49,6 +49,7 @@ FIELDS = (
         "CO2 concentration, parts per million by volume (NDIR).",
         decimals=0,
         example=650,
+        label="CO₂",
         device_class="carbon_dioxide",
         unit="ppm",
     ),

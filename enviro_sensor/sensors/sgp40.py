@@ -52,6 +52,7 @@ FIELDS = (
         "Sensirion VOC index, 1 to 500: 100 is the average of the past day, higher is worse.",
         decimals=0,
         example=100,
+        label="VOC index",
     ),
     Field(
         "voc_raw_ticks",
@@ -61,6 +62,7 @@ FIELDS = (
         "SGP40 raw signal SRAW_VOC, ticks; it falls as VOCs rise.",
         decimals=0,
         example=30000,
+        label="VOC raw signal",
     ),
 )
 

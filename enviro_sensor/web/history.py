@@ -36,7 +36,9 @@ from enviro_sensor.web.history_params import Series, check_known, parse_fields, 
 blueprint = Blueprint("history", __name__, url_prefix="/api/history")
 
 DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-EXPORT_COLUMNS = ("time", "sensor", "field", "min", "mean", "max", "count")
+# label and unit: the field's as declared, for a person opening the file in
+# a spreadsheet (empty for a field no longer declared).
+EXPORT_COLUMNS = ("time", "sensor", "field", "label", "unit", "min", "mean", "max", "count")
 # Archives are built in memory up to this size, then in a temporary file.
 SPOOL_BYTES = 4 * 1024 * 1024
 
@@ -71,6 +73,12 @@ def history_sensors(service: Any) -> dict[str, Series]:
 def _units() -> dict[tuple[str, str], str | None]:
     sensors = history_sensors(current_app.extensions["enviro"])
     return {(s.name, f.key): f.unit for s in sensors.values() for f in s.fields}
+
+
+def _labels(service: Any) -> dict[tuple[str, str], tuple[str, str]]:
+    """Each series field's label and unit ("" for none)."""
+    sensors = history_sensors(service)
+    return {(s.name, f.key): (f.label, f.unit or "") for s in sensors.values() for f in s.fields}
 
 
 @blueprint.get("")
@@ -159,8 +167,9 @@ def _series_body(
 def export() -> Response:
     """The values of a time range as CSV or JSON Lines, streamed (a year needs no more memory than a minute).
 
-    One row per value: `time, sensor, field, min, mean, max, count`; raw values
-    have min = mean = max and count 1, older times come as 5-minute rollups.
+    One row per value: `time, sensor, field, label, unit, min, mean, max, count` (`label` and
+    `unit` as a person reads them: "PM2.5", "µg/m³"); raw values have min = mean = max and
+    count 1, older times come as 5-minute rollups.
     ---
     tags: [history]
     parameters:
@@ -194,7 +203,8 @@ def export() -> Response:
     rows = _rows(path, span.since, span.until, set(pairs) if filtered else None)
     name = f"enviro-sensor-{iso_utc(span.since)[:10]}-{iso_utc(span.until)[:10]}.{fmt}"
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
-    body = _csv(rows) if fmt == "csv" else _jsonl(rows)
+    labels = _labels(service)
+    body = _csv(rows, labels) if fmt == "csv" else _jsonl(rows, labels)
     return Response(
         body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
@@ -206,12 +216,15 @@ def _rows(path: Path, since: float, until: float, pairs: set[tuple[str, str]] | 
         yield from reader.export(since, until, pairs)
 
 
-def _csv(rows: Iterator[ExportRow]) -> Iterator[str]:
+def _csv(rows: Iterator[ExportRow], labels: dict[tuple[str, str], tuple[str, str]]) -> Iterator[str]:
     line = io.StringIO()
     writer = csv.writer(line, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for row in rows:
-        writer.writerow((iso_utc(row.time), row.sensor, row.field, row.min, row.mean, row.max, row.count))
+        label, unit = labels.get((row.sensor, row.field), ("", ""))
+        writer.writerow(
+            (iso_utc(row.time), row.sensor, row.field, label, unit, row.min, row.mean, row.max, row.count)
+        )
         if line.tell() > 65536:
             yield line.getvalue()
             line.seek(0)
@@ -219,16 +232,21 @@ def _csv(rows: Iterator[ExportRow]) -> Iterator[str]:
     yield line.getvalue()
 
 
-def _jsonl(rows: Iterator[ExportRow]) -> Iterator[str]:
+def _jsonl(rows: Iterator[ExportRow], labels: dict[tuple[str, str], tuple[str, str]]) -> Iterator[str]:
     chunk: list[str] = []
     for row in rows:
-        record = dict(
-            zip(
-                EXPORT_COLUMNS,
-                (iso_utc(row.time), *(getattr(row, c) for c in EXPORT_COLUMNS[1:])),
-                strict=True,
-            )
-        )
+        label, unit = labels.get((row.sensor, row.field), ("", ""))
+        record = {
+            "time": iso_utc(row.time),
+            "sensor": row.sensor,
+            "field": row.field,
+            "label": label,
+            "unit": unit,
+            "min": row.min,
+            "mean": row.mean,
+            "max": row.max,
+            "count": row.count,
+        }
         chunk.append(json.dumps(record) + "\n")
         if len(chunk) >= 1000:
             yield "".join(chunk)
@@ -238,7 +256,7 @@ def _jsonl(rows: Iterator[ExportRow]) -> Iterator[str]:
 
 @blueprint.get("/archive/<day>")
 def archive(day: str) -> Response:
-    """One UTC day as a `.tar.gz` holding one JSON Lines file per sensor (`<sensor>.jsonl`).
+    """One UTC day as a tar.gz holding one JSON Lines file per sensor (<sensor>.jsonl).
 
     Each line is one reading: `{"time", "sensor", "values"}`. A day older than
     the raw values' retention holds 5-minute rollups instead, each value a

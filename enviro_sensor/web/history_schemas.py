@@ -193,7 +193,8 @@ HISTORY_RESPONSES = {
         "content": {
             "text/csv": {
                 "schema": {"type": "string"},
-                "example": "time,sensor,field,min,mean,max,count\n2026-01-15T08:30:00.000Z,bme280,temperature_celsius,21.5,21.5,21.5,1\n",
+                "example": "time,sensor,field,label,unit,min,mean,max,count\n"
+                "2026-01-15T08:30:00.000Z,bme280,temperature_celsius,Temperature,°C,21.5,21.5,21.5,1\n",
             },
             "application/x-ndjson": {"schema": {"type": "string"}},
         },

@@ -81,7 +81,10 @@ def _json_fields(text: str, is_form: bool) -> dict:
     except RecursionError:
         raise Rejected(400, "invalid JSON: nested too deeply") from None
     except ValueError as err:
-        if is_form:
+        # curl -d '{...' sends a broken JSON object as a form: it was meant as
+        # JSON, and the answer says what is wrong with it. key=value pairs
+        # are form data, which is not accepted.
+        if is_form and not text.lstrip().startswith(("{", "[", '"')):
             raise Rejected(415, f"form data is not accepted; {ACCEPTED}") from None
         message = getattr(err, "msg", str(err))
         where = f" at line {err.lineno} column {err.colno}" if isinstance(err, json.JSONDecodeError) else ""

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from enviro_sensor.nodes.devices import Device
-from enviro_sensor.nodes.fields import BATTERY_SENSOR, BATTERY_VOLTS
+from enviro_sensor.nodes.fields import BATTERY_SENSOR, BATTERY_VOLTS, NODE_FIELDS
 from enviro_sensor.nodes.intake import TRANSPORTS
 from enviro_sensor.nodes.protocol import Code
 from enviro_sensor.outputs.history import series_sensor
 from enviro_sensor.version import SERVICE
+from enviro_sensor.web import field_info
+from enviro_sensor.web.field_info import fields_info
 from enviro_sensor.web.sensor_schemas import EXAMPLE_TIME, json_object, json_response, ref, result
 
 # Keys without a value yet (before the first packet) are left out, as /api/outputs does.
@@ -128,7 +130,19 @@ def node_components(
     return {
         "schemas": {
             "Node": result(NODE_SCHEMA),
-            "NodeList": result(json_object({"nodes": {"type": "array", "items": NODE_SCHEMA}}, ["nodes"])),
+            "NodeList": result(
+                json_object(
+                    {
+                        "nodes": {"type": "array", "items": NODE_SCHEMA},
+                        "fields": {
+                            "type": "object",
+                            "description": "How the nodes' values are shown, by sensor kind (battery included).",
+                            "additionalProperties": field_info.SCHEMA,
+                        },
+                    },
+                    ["nodes", "fields"],
+                )
+            ),
             "NodeStored": result(
                 json_object(
                     {
@@ -155,7 +169,14 @@ def node_components(
         },
         "responses": {
             "Nodes": json_response(
-                "Every remote node.", ref("schemas", "NodeList"), {"result": {"nodes": [NODE_EXAMPLE]}}
+                "Every remote node.",
+                ref("schemas", "NodeList"),
+                {
+                    "result": {
+                        "nodes": [NODE_EXAMPLE],
+                        "fields": {"battery": fields_info(NODE_FIELDS["battery"])},
+                    }
+                },
             ),
             "Node": json_response("One remote node.", ref("schemas", "Node"), {"result": NODE_EXAMPLE}),
             "NodeStored": json_response(

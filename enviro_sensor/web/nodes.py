@@ -21,11 +21,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from enviro_sensor.nodes.devices import Device, Measured
+from enviro_sensor.nodes.fields import NODE_FIELDS
 from enviro_sensor.nodes.intake import NodeIntake, NodeView
 from enviro_sensor.nodes.protocol import Code
 from enviro_sensor.records import iso_utc
 from enviro_sensor.version import SERVICE
 from enviro_sensor.web.errors import error_response
+from enviro_sensor.web.field_info import field_info, fields_info
 
 blueprint = Blueprint("nodes", __name__)
 
@@ -90,7 +92,19 @@ def nodes() -> Response:
     responses:
       200: {$ref: "#/components/responses/Nodes"}
     """
-    return jsonify({"result": {"nodes": [node_body(view) for view in _intake().views()]}})
+    intake = _intake()
+    return jsonify(
+        {"result": {"nodes": [node_body(view) for view in intake.views()], "fields": _fields(intake)}}
+    )
+
+
+def _fields(intake: NodeIntake) -> dict[str, dict[str, Any]]:
+    """How the nodes' values are shown, by sensor kind: what every device measures, and the battery."""
+    kinds: dict[str, dict[str, Any]] = {kind: fields_info(fields) for kind, fields in NODE_FIELDS.items()}
+    for device in intake.devices.values():
+        for measured in device.measurements:
+            kinds.setdefault(measured.sensor, {})[measured.field.key] = field_info(measured.field)
+    return kinds
 
 
 @blueprint.get("/api/nodes/<node>")

@@ -61,6 +61,8 @@ if TYPE_CHECKING:
     from flasgger import Swagger
     from flask.typing import ResponseReturnValue
 
+#: The security scheme of the operations that take ENVIRO_API_TOKEN.
+TOKEN_SCHEME = "apiToken"
 DOCS_ROUTE = "/api/docs"
 SPEC_ROUTE = "/apispec.json"
 OPENAPI_VERSION = "3.0.3"
@@ -488,10 +490,13 @@ def _summary_text(text: str | None) -> str | None:
 class _LazyDocs:
     """The docs page and the spec, with flasgger imported by the first request of either."""
 
-    def __init__(self, app: Flask, config: dict[str, Any], template: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self, app: Flask, config: dict[str, Any], template: Callable[[], dict[str, Any]], token_set: bool
+    ) -> None:
         self.app = app
         self.config = config
         self._template = template
+        self._token_set = token_set
         self._views: dict[str, Callable[[], ResponseReturnValue]] = {}
         self._lock = threading.Lock()
 
@@ -549,16 +554,40 @@ class _LazyDocs:
         for spec_config in self.config["specs"]:
             endpoint = spec_config["endpoint"]
             swagger.endpoints.append(endpoint)
-            loader = functools.partial(self._spec, swagger, endpoint)
+            loader = functools.partial(self._spec, swagger, endpoint, self._token_set)
             views[endpoint] = APISpecsView.as_view(endpoint, loader=loader)
         return views
 
     @staticmethod
-    def _spec(swagger: Swagger, endpoint: str) -> dict[str, Any]:
-        spec = swagger.get_apispecs(endpoint)
+    def _spec(swagger: Swagger, endpoint: str, token_set: bool) -> dict[str, Any]:
+        spec = with_token_security(swagger.get_apispecs(endpoint), token_set)
         # A path, no host: the prefix a trusted proxy reported ("/enviro"), else
         # the root. Swagger UI puts the page's own host in front of it.
         return {**spec, "servers": [{"url": request.script_root or "/"}]}
+
+
+def with_token_security(spec: dict[str, Any], token_set: bool) -> dict[str, Any]:
+    """The operations that take ENVIRO_API_TOKEN as this service runs them: the token required
+    when one is set, and no security at all (no lock in Swagger UI) when none is."""
+    paths: dict[str, dict[str, Any]] = {}
+    for path, operations in spec.get("paths", {}).items():
+        paths[path] = {}
+        for method, operation in operations.items():
+            security = operation.get("security") if isinstance(operation, dict) else None
+            if security and any(TOKEN_SCHEME in entry for entry in security):
+                operation = {key: value for key, value in operation.items() if key != "security"}
+                if token_set:
+                    operation["security"] = [{TOKEN_SCHEME: []}]
+                else:
+                    # 401 cannot happen without a token.
+                    responses = {k: v for k, v in operation.get("responses", {}).items() if str(k) != "401"}
+                    operation["responses"] = responses
+            paths[path][method] = operation
+    components = dict(spec.get("components", {}))
+    if not token_set:
+        schemes = {k: v for k, v in components.get("securitySchemes", {}).items() if k != TOKEN_SCHEME}
+        components["securitySchemes"] = schemes
+    return {**spec, "paths": paths, "components": components}
 
 
 def init_docs(app: Flask, service: Any) -> None:
@@ -581,5 +610,7 @@ def init_docs(app: Flask, service: Any) -> None:
         "doc_expansion": "list",
     }
     groups, devices = service.groups, list(service.nodes.devices.values())
-    docs = _LazyDocs(app, config, lambda: build_template(groups, devices))
+    docs = _LazyDocs(
+        app, config, lambda: build_template(groups, devices), service.settings.api_token is not None
+    )
     app.register_blueprint(docs.blueprint())

@@ -37,9 +37,13 @@ def _view(group: GroupConfig, pause: bool) -> Callable[[], Response]:
     def view() -> Response:
         return _change(group, pause)
 
+    # Only the parts of this group that rest are named (a summary is plain
+    # text in Swagger UI: no Markdown).
+    notes = sorted({sensor.kind.paused_note for sensor in group.sensors if sensor.kind.paused_note})
+    rests = f" ({'; '.join(notes)})" if notes else ""
     what = (
-        f"Stop polling the {group.name} group: its sensors report `paused` until resumed "
-        "(the PMS5003's fan stops). Pausing a paused group changes nothing."
+        f"Stop polling the {group.name} group: its sensors report paused until resumed{rests}. "
+        "Pausing a paused group changes nothing."
         if pause
         else f"Poll the {group.name} group again from its next interval. Resuming a running group changes nothing."
     )

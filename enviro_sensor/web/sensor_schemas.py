@@ -13,6 +13,7 @@ from typing import Any
 from enviro_sensor.records import STATUSES
 from enviro_sensor.sensors.base import Field
 from enviro_sensor.sensors.config import GroupConfig, Sensor
+from enviro_sensor.web import field_info
 from enviro_sensor.web.sensors import group_response_name, parameter_name, sensor_response_name
 
 # The statuses enviro_sensor/web/sensors.py reports (see docs/architecture.md, "Statuses").
@@ -74,11 +75,13 @@ def field_schema(field: Field, sensor: str) -> dict[str, Any]:
         # The help text is the metric's, in its base unit ("humidity (0 to 1)"):
         # say so before it, next to a value in another unit (percent).
         description = f"In /metrics as {metric} = this value × {field.scale:g}: {field.help}"
+    shown = f"{field.label} ({field.unit})" if field.unit else field.label
     return {
         "type": "number",
+        "title": field.label,
         "minimum": field.low,
         "maximum": field.high,
-        "description": description,
+        "description": f"{shown}. {description}",
         "example": example_value(field),
     }
 
@@ -231,7 +234,12 @@ def sensor_parameters(groups: list[GroupConfig]) -> dict[str, Any]:
 
 def _index_schema(groups: list[GroupConfig]) -> dict[str, Any]:
     sensor = json_object(
-        {"status": {"type": "string", "enum": SENSOR_STATUSES}, "reason": {"type": "string"}}, ["status"]
+        {
+            "status": {"type": "string", "enum": SENSOR_STATUSES},
+            "reason": {"type": "string"},
+            "fields": field_info.SCHEMA,
+        },
+        ["status", "fields"],
     )
     entries = {
         group.name: json_object(
@@ -257,7 +265,10 @@ def _index_example(groups: list[GroupConfig]) -> dict[str, Any]:
                     "route": group.route,
                     "interval_seconds": group.interval,
                     "status": "ok",
-                    "sensors": {reader.name: {"status": "ok"} for reader in group.sensors},
+                    "sensors": {
+                        reader.name: {"status": "ok", "fields": field_info.fields_info(reader.fields)}
+                        for reader in group.sensors
+                    },
                 }
                 for group in groups
             }

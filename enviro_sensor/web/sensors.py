@@ -18,6 +18,7 @@ from enviro_sensor.outputs.latest import LatestStore, SensorView
 from enviro_sensor.records import iso_utc
 from enviro_sensor.sensors.config import GroupConfig
 from enviro_sensor.web.errors import error_response
+from enviro_sensor.web.field_info import fields_info
 
 # A group's status from its sensors', worst first after the mixed case.
 _GROUP_PRECEDENCE = ("failing", "stale", "warming-up", "paused", "starting")
@@ -63,6 +64,17 @@ def group_status(sensors: list[SensorView]) -> str:
     return next((status for status in _GROUP_PRECEDENCE if status in statuses), "starting")
 
 
+def _why(sensor: SensorView) -> str:
+    """The status and its reason, the status said once ("warming up, 519 s left", not
+    "warming-up, warming up, 519 s left")."""
+    words = sensor.status.replace("-", " ")
+    if not sensor.reason:
+        return sensor.status
+    if sensor.reason.startswith(words):
+        return sensor.reason
+    return f"{sensor.status}, {sensor.reason}"
+
+
 def _unavailable(message: str) -> Response:
     return error_response(503, message, [("Retry-After", str(RETRY_AFTER_SECONDS))])
 
@@ -73,7 +85,7 @@ def group_answer(name: str) -> Response:
         return _unavailable(f"the {name} group is disabled ({group.disabled_reason})")
     sensors = _latest().views(name)
     if all(sensor.values is None for sensor in sensors):
-        reasons = "; ".join(f"{s.name}: {s.status}, {s.reason}" for s in sensors)
+        reasons = "; ".join(f"{s.name}: {_why(s)}" for s in sensors)
         return _unavailable(f"no valid reading from the {name} group yet ({reasons})")
     return jsonify(
         {
@@ -96,7 +108,7 @@ def sensor_answer(group_name: str, name: str) -> Response:
         return _unavailable(f"the {group_name} group is disabled ({group.disabled_reason})")
     sensor = _latest().view(name)
     if sensor.values is None:
-        return _unavailable(f"no valid reading from {name} yet: {sensor.status}, {sensor.reason}")
+        return _unavailable(f"no valid reading from {name} yet: {_why(sensor)}")
     return jsonify({"result": {"sensor": name, **sensor_body(sensor)}})
 
 
@@ -116,8 +128,14 @@ def index() -> Response:
         else:
             sensors = latest.views(name)
             entry["status"] = group_status(sensors)
+            fields = {sensor.name: sensor.fields for sensor in group.sensors}
             entry["sensors"] = {
-                s.name: {"status": s.status, **({"reason": s.reason} if s.reason else {})} for s in sensors
+                s.name: {
+                    "status": s.status,
+                    **({"reason": s.reason} if s.reason else {}),
+                    "fields": fields_info(fields.get(s.name, ())),
+                }
+                for s in sensors
             }
         groups[name] = entry
     return jsonify({"result": {"groups": groups}})
