@@ -84,6 +84,7 @@ def _read_only(directory: Path):
             directory.chmod(0o700)
 
 
+@pytest.mark.e2e
 def test_a_read_only_directory_turns_the_history_down_until_it_is_writable(tmp_path, caplog):
     data = tmp_path / "data"
     data.mkdir()

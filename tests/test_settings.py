@@ -91,6 +91,7 @@ def test_every_setting_is_documented_in_the_readme_with_its_default():
         )
 
 
+@pytest.mark.e2e
 def test_serve_stops_with_one_line_on_a_bad_setting():
     command = Path(sys.executable).with_name("enviro-sensor")
     result = subprocess.run(
