@@ -70,6 +70,10 @@ def run_once(number: int, pytest_args: list[str], workers: int, timeout: float, 
                     suite.kill()
                     suite.wait()
                 returncode = None
+            finally:
+                if suite.poll() is None:  # this script was stopped: so is the suite
+                    suite.terminate()
+                    suite.wait()
     finally:
         stop_load(load)
     seconds = time.monotonic() - started
@@ -96,6 +100,8 @@ def main() -> int:
     parser.add_argument("--logs", type=Path, help="folder for pytest's output (default: a new temporary one)")
     parser.add_argument("pytest_args", nargs="*", help="arguments for pytest (after --)")
     args = parser.parse_args()
+    # Stopped with SIGTERM, the load and the suite are stopped too (the finally clauses).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     args.logs = args.logs or Path(tempfile.mkdtemp(prefix="enviro-stress-"))
     args.logs.mkdir(parents=True, exist_ok=True)
     loader = "stress-ng" if shutil.which("stress-ng") else "Python processes"

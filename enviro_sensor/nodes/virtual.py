@@ -159,7 +159,9 @@ class VirtualNodes:
             while True:
                 await self._until(wake_at)
                 await self.send(node)
-                wake_at = self.clock.monotonic() + self.wake_seconds
+                # A fixed cadence, as a node's timer keeps: the next wake-up
+                # does not depend on how long the answer took.
+                wake_at += self.wake_seconds
 
         await asyncio.gather(*(live(i, node) for i, node in enumerate(self.nodes)))
 
