@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import string
+
 import numpy as np
+from hypothesis import strategies as st
 from PIL import Image
 
 from enviro_sensor.hardware.board import Board
@@ -73,3 +76,20 @@ def ink(image: Image.Image, background: tuple[int, int, int] = (0, 0, 0)) -> tup
     return Image.frombytes(
         "L", image.size, (np.any(np.asarray(image) != np.asarray(plain), axis=-1) * 255).astype(np.uint8)
     ).getbbox()
+
+
+def message_kinds(max_size: int) -> dict[str, st.SearchStrategy[str]]:
+    """Messages by where layout goes wrong, for property tests to share their examples out.
+
+    Words that wrap at the margin and shrink the size, lines broken by hand,
+    one long word that must itself be broken, and text of any code points
+    (other scripts and emoji fall back to another face or the box).
+    """
+    word = st.text(alphabet=string.ascii_letters + string.digits + ".,:-/°%", min_size=1, max_size=24)
+    unbreakable = st.characters(exclude_categories=("Zs", "Zl", "Zp", "Cc"))
+    return {
+        "words": st.lists(word, max_size=max_size // 8).map(" ".join).map(lambda s: s[:max_size]),
+        "lines": st.lists(st.text(max_size=40), max_size=16).map("\n".join).map(lambda s: s[:max_size]),
+        "one-long-word": st.text(alphabet=unbreakable, min_size=1, max_size=max_size),
+        "any": st.text(max_size=max_size),
+    }

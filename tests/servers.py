@@ -99,3 +99,17 @@ def stop(process: subprocess.Popen, grace_seconds: float = 20) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def wait_until_lcd_open(base: str, deadline_seconds: float = 60) -> None:
+    """Wait until a served app's LCD panel is open (GET /api/lcd answers 200).
+
+    The panel's set-up sleeps about a second after the service starts
+    serving, more on a loaded machine; meanwhile a drawing waits 2 s at
+    most and is then answered 503, "try again".
+    """
+    deadline = time.monotonic() + deadline_seconds
+    while requests.get(base + "/api/lcd", timeout=10).status_code != 200:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the LCD at {base} did not open within {deadline_seconds} s")
+        time.sleep(0.2)

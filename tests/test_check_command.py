@@ -93,6 +93,7 @@ def test_missing_parts_are_named_with_what_to_do(environment):
     assert lines[-1] == "4 missing: the service would run without them and report them failing"
 
 
+@pytest.mark.e2e
 def test_a_bad_setting_is_the_services_own_line_and_exit_2():
     result = subprocess.run(
         [str(ENVIRO_SENSOR), "check"],
@@ -135,6 +136,7 @@ def test_a_device_that_is_not_permitted_names_the_group(interface, group):
     assert f"sudo usermod -aG {group} enviro" in fix
 
 
+@pytest.mark.e2e
 def test_every_subcommand_has_help():
     for command in ("serve", "check", "settings", "send-node", "healthcheck"):
         result = subprocess.run(

@@ -35,9 +35,10 @@ from PIL import Image
 from enviro_sensor.version import VERSION
 from tests.lcd_support import differing_pixels, ink
 from tests.podman_base import ensure_base_image
-from tests.servers import free_port, gunicorn_server
+from tests.servers import free_port, gunicorn_server, wait_until_lcd_open
 from tests.test_lcd_render import REFERENCE, REFERENCE_MESSAGES
 from tests.test_openapi import asset_urls
+from tests.worker_lock import one_worker_at_a_time
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTAINERFILE = ROOT / "Containerfile"
@@ -53,6 +54,7 @@ CA_BUNDLE_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
+@pytest.mark.e2e
 def test_hadolint_has_nothing_to_say():
     result = subprocess.run([str(HADOLINT), "--no-color", str(CONTAINERFILE)], capture_output=True, text=True)
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
@@ -74,6 +76,7 @@ def test_image_version_label_follows_version_py():
     assert re.search(rf"^ARG VERSION={re.escape(VERSION)}$", CONTAINERFILE.read_text(), re.MULTILINE)
 
 
+@pytest.mark.e2e
 def test_healthcheck_script_tells_a_serving_service_from_a_silent_port():
     script = [str(Path(sys.executable).with_name("enviro-sensor")), "healthcheck"]
     with gunicorn_server() as (base, _process):
@@ -118,10 +121,17 @@ def run_options() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def image() -> str:
+def image(tmp_path_factory) -> str:
     reason = _podman_missing()
     if reason:
         pytest.skip(f"podman image tests skipped: {reason}")
+    # Workers running tests of the image build it one after another: the
+    # second build is podman's layer cache.
+    with one_worker_at_a_time("container-image", tmp_path_factory):
+        return _build_image()
+
+
+def _build_image() -> str:
     started = time.monotonic()
     made_base = ensure_base_image()
     base_seconds = time.monotonic() - started
@@ -292,6 +302,7 @@ def test_container_draws_text_on_the_lcd_and_serves_the_docs_page(container):
     # Latin text comes out exactly as the reference image: Pillow, FreeType,
     # the packaged font and the panel driver all work in the image.
     message = REFERENCE_MESSAGES["long"]
+    wait_until_lcd_open(base)
     assert requests.post(base + "/api/lcd", json={"message": message}, timeout=10).status_code == 200
     frame = requests.get(base + "/api/lcd", timeout=10)
     assert frame.headers["Content-Type"] == "image/png"

@@ -14,6 +14,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
 from enviro_sensor.cli import send_node as node_sender
 from enviro_sensor.hardware.virtual import ManualClock
 from enviro_sensor.history.database import path_in
@@ -161,6 +163,7 @@ def test_without_a_data_directory_the_answer_is_accepted_not_stored():
 
 
 @needs_root
+@pytest.mark.e2e
 def test_a_full_disk_answers_not_stored_and_keeps_the_journal_whole(tmp_path):
     with small_disk(tmp_path / "data", size="1m") as data:
         polled = node_app(data)

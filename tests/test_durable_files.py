@@ -22,6 +22,9 @@ from enviro_sensor.outputs.files import write_atomically
 from enviro_sensor.sensors.saved_state import SavedState
 from tests.disk_support import fill, leftovers, make_room, needs_root, small_disk
 
+# Each test starts a real program (a server, mount, or the service's command).
+pytestmark = pytest.mark.e2e
+
 
 @needs_root
 def test_the_node_sequences_on_a_full_disk_leave_the_old_file_and_no_temporary_file(tmp_path):

@@ -85,6 +85,7 @@ def _read_only(directory: Path):
             directory.chmod(0o700)
 
 
+@pytest.mark.e2e
 def test_a_read_only_directory_turns_the_history_down_until_it_is_writable(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="enviro_sensor.outputs")
     data = tmp_path / "data"

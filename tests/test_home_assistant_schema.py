@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from enviro_sensor.nodes import protocol
 from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet
 from enviro_sensor.outputs.mqtt import node_id
@@ -18,6 +20,9 @@ from tests.home_assistant import HOME_ASSISTANT_VERSION, units, validate
 from tests.mosquitto import Subscriber, needs_mosquitto, running_broker, wait_for
 from tests.node_support import doc_devices
 from tests.sensor_support import PolledApp
+
+# Each test starts a real program (a server, mount, or the service's command).
+pytestmark = pytest.mark.e2e
 
 NODE = node_id()
 EVERY_KIND = "aht10@0x38,bmp280@0x77:3,scd41@0x62,sgp40@0x59,bme680@0x77"

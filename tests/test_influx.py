@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from enviro_sensor.outputs.influx import BUFFER_NAME, line
@@ -53,6 +54,7 @@ def influx_app(url: str, recorder: RecordingOutput, **environ: str) -> PolledApp
     return PolledApp(environ={"ENVIRO_INFLUX_URL": url, **environ}, outputs=[recorder])
 
 
+@pytest.mark.e2e
 @needs_influxd
 def test_influxdb_1_gets_every_reading_even_across_an_outage(tmp_path):
     server = influxd(tmp_path)
@@ -99,6 +101,7 @@ def test_influxdb_1_gets_every_reading_even_across_an_outage(tmp_path):
         server.stop()
 
 
+@pytest.mark.e2e
 @needs_victoria
 def test_victoria_metrics_through_the_v2_api(tmp_path):
     server = victoria(tmp_path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 import requests
 
 from enviro_sensor.hardware.virtual import ManualClock
@@ -28,6 +29,9 @@ from tests.influx_servers import (
 from tests.servers import free_port
 from tests.test_influx import influx_app, readings_of
 from tests.test_outputs import RecordingOutput
+
+# Each test starts a real program (a server, mount, or the service's command).
+pytestmark = pytest.mark.e2e
 
 
 def outputs_of(polled) -> dict:

@@ -16,9 +16,10 @@ from prometheus_client import CollectorRegistry
 
 from enviro_sensor.web.lcd import MAX_MESSAGE_CHARACTERS
 from tests.app_support import virtual_app
-from tests.lcd_support import PanelBoard, app_with_panel
+from tests.lcd_support import PanelBoard, app_with_panel, message_kinds
 
 fuzz = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+MESSAGE_KINDS = message_kinds(max_size=1200)
 
 
 @pytest.fixture(scope="module")
@@ -264,9 +265,13 @@ def assert_handled(response):
     assert isinstance(body, dict) and ("result" in body) != ("error" in body)
 
 
-@fuzz
-@given(message=st.text(max_size=1200))
-def test_any_text_message_is_drawn_or_refused_cleanly(client, message):
+# 150 examples or more in all, shared out over the kinds of message (each
+# kind a test of its own, so that they run in parallel).
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+@settings(fuzz, max_examples=-(-150 // len(MESSAGE_KINDS)))
+@given(data=st.data())
+def test_any_text_message_is_drawn_or_refused_cleanly(client, kind, data):
+    message = data.draw(MESSAGE_KINDS[kind], label="message")
     response = client.post("/api/lcd", json={"message": message})
     assert_handled(response)
     if response.status_code == 200:

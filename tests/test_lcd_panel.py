@@ -22,7 +22,7 @@ from enviro_sensor.lcd.render import Style, render
 from enviro_sensor.lcd.startup import startup_message
 from tests.app_support import virtual_app
 from tests.lcd_support import differing_pixels
-from tests.servers import gunicorn_server
+from tests.servers import gunicorn_server, wait_until_lcd_open
 from tests.test_lcd_render import REFERENCE_MESSAGES
 
 REFERENCE = Path(__file__).parent / "lcd_reference"
@@ -206,6 +206,7 @@ def test_under_gunicorn_a_message_is_shown_and_the_light_goes_off_at_exit():
         )
         assert refused.status_code == 401
         assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+        wait_until_lcd_open(base)
         sent = requests.post(
             f"{base}/api/lcd",
             data=b"Hello from curl",

@@ -20,11 +20,12 @@ from enviro_sensor.lcd import fonts
 from enviro_sensor.lcd.cmap import FontFormatError, covered_codepoints
 from enviro_sensor.lcd.render import HEIGHT, MARGIN, MIN_SIZE, WIDTH, Style, render
 from enviro_sensor.lcd.text import REPLACEMENT, clean, clusters, substitute, visible
-from tests.lcd_support import ink
+from tests.lcd_support import ink, message_kinds
 
 REFERENCE = Path(__file__).parent / "lcd_reference"
 # The packaged font alone, so the references do not depend on system fonts.
 NOTO = (fonts.noto_sans(),)
+MESSAGE_KINDS = message_kinds(max_size=300)
 
 REFERENCE_MESSAGES = {
     "short": "Hello, world!",
@@ -161,9 +162,13 @@ def test_colours_are_drawn_as_asked():
     assert (0, 0, 255) in colours and (255, 255, 0) in colours
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(max_size=300))
-def test_any_text_renders_to_a_screen_sized_image(message):
+# 200 examples in all, shared out over the kinds of message (each kind a
+# test of its own, so that they run in parallel).
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+@settings(max_examples=200 // len(MESSAGE_KINDS), deadline=None)
+@given(data=st.data())
+def test_any_text_renders_to_a_screen_sized_image(kind, data):
+    message = data.draw(MESSAGE_KINDS[kind], label="message")
     result = render(message, faces=NOTO)
     assert result.image.size == (WIDTH, HEIGHT)
     assert result.font_size >= MIN_SIZE

@@ -54,6 +54,7 @@ def expected_topics(polled: PolledApp) -> set[str]:
     } | {f"homeassistant/sensor/{NODE}/{sensor.name}_status/config" for sensor in sensors}
 
 
+@pytest.mark.e2e
 def test_every_field_is_announced_with_what_home_assistant_accepts(tmp_path):
     with running_broker(tmp_path) as broker:
         heard = Subscriber(broker, "homeassistant/#", "enviro/#")
@@ -152,6 +153,7 @@ def test_every_field_is_announced_with_what_home_assistant_accepts(tmp_path):
             heard.close()
 
 
+@pytest.mark.e2e
 def test_a_sensor_whose_reading_goes_stale_is_made_unavailable(tmp_path):
     with running_broker(tmp_path) as broker:
         heard = Subscriber(broker, "enviro/#")
@@ -176,6 +178,7 @@ def test_a_sensor_whose_reading_goes_stale_is_made_unavailable(tmp_path):
             heard.close()
 
 
+@pytest.mark.e2e
 def test_a_restarted_broker_is_given_everything_again(tmp_path):
     with running_broker(tmp_path) as broker:
         polled = mqtt_app(f"mqtt://127.0.0.1:{broker.port}")
@@ -215,6 +218,7 @@ def test_a_restarted_broker_is_given_everything_again(tmp_path):
             polled.close()
 
 
+@pytest.mark.e2e
 def test_user_and_password_work_and_a_wrong_one_is_one_clear_line(tmp_path, caplog):
     with running_broker(tmp_path, users={"enviro": "s3cret:@/x"}) as broker:
         heard = Subscriber(broker, "enviro/#", username="enviro", password="s3cret:@/x")
@@ -250,6 +254,7 @@ def test_user_and_password_work_and_a_wrong_one_is_one_clear_line(tmp_path, capl
             heard.close()
 
 
+@pytest.mark.e2e
 def test_tls_with_the_given_ca(tmp_path):
     with running_broker(tmp_path, tls=True) as broker:
         heard = Subscriber(broker, "enviro/#")
@@ -344,6 +349,7 @@ def test_offline_after_the_service_is_killed(tmp_path):
             heard.close()
 
 
+@pytest.mark.e2e
 def test_a_remote_node_is_a_home_assistant_device_of_its_own(tmp_path):
     from enviro_sensor.nodes import protocol
     from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet
@@ -418,6 +424,7 @@ def retained(broker, *topics: str) -> dict[str, str]:
         late.close()
 
 
+@pytest.mark.e2e
 def test_a_removed_sensor_and_node_leave_nothing_on_the_broker(tmp_path):
     from enviro_sensor.nodes import protocol
     from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet

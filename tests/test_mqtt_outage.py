@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from tests.mosquitto import needs_mosquitto, running_broker, wait_for
 from tests.test_mqtt import mqtt_app, output_state, wait_connected
+
+# Each test starts a real program (a server, mount, or the service's command).
+pytestmark = pytest.mark.e2e
 
 
 @needs_mosquitto

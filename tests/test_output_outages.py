@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 
+import pytest
+
 from enviro_sensor.history.database import path_in
 from tests.disk_support import fill, make_room, needs_root, small_disk
 from tests.history_support import FLUSH, history_app, history_output, poll_for
@@ -25,6 +27,7 @@ def raw_rows(data) -> int:
 
 
 @needs_root
+@pytest.mark.e2e
 def test_a_full_disk_is_one_line_down_one_line_back_and_no_reading_counted_lost(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="enviro_sensor.outputs")
     with small_disk(tmp_path / "data", size="2m") as data:

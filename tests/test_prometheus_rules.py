@@ -32,12 +32,14 @@ def _alerts() -> list[dict]:
     return [rule for group in document["groups"] for rule in group["rules"] if "alert" in rule]
 
 
+@pytest.mark.e2e
 @needs_promtool
 def test_promtool_accepts_the_rules():
     result = promtool("check", "rules", RULES)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.e2e
 @needs_promtool
 def test_the_rules_unit_tests_pass():
     assert RULE_TESTS, "no promtool unit tests found"
@@ -45,6 +47,7 @@ def test_the_rules_unit_tests_pass():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.e2e
 @needs_promtool
 def test_promtool_accepts_the_example_configuration_and_the_rules_it_loads():
     result = promtool("check", "config", EXAMPLE_CONFIG)

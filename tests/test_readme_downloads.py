@@ -38,6 +38,7 @@ def test_every_download_in_the_readme_fails_on_an_error_answer():
 
 
 @pytest.mark.skipif(CURL is None, reason="needs curl")
+@pytest.mark.e2e
 def test_the_archive_example_saves_nothing_for_a_day_with_no_data(tmp_path):
     (command,) = [c for c in downloads() if any("/archive/" in arg for arg in c)]
     with gunicorn_server({"ENVIRO_DATA_DIR": str(tmp_path / "data")}) as (base, _):

@@ -280,6 +280,7 @@ def test_stale_reading_is_flagged_and_leaves_metrics():
 @pytest.mark.skipif(
     shutil.which("promtool") is None, reason="promtool (Debian package prometheus) is not installed"
 )
+@pytest.mark.e2e
 def test_promtool_has_nothing_to_say_but_the_documented_unit(polled):
     polled.poll()
     polled.client.get("/api/sensors/weather")
@@ -292,6 +293,7 @@ def test_promtool_has_nothing_to_say_but_the_documented_unit(polled):
 @pytest.mark.skipif(
     shutil.which("promtool") is None, reason="promtool (Debian package prometheus) is not installed"
 )
+@pytest.mark.e2e
 def test_promtool_notices_a_badly_named_metric():
     # The check above can fail: promtool does speak up about a real problem.
     bad = "# HELP enviro_thing_milliseconds x\n# TYPE enviro_thing_milliseconds gauge\nenviro_thing_milliseconds 1\n"

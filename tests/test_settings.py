@@ -99,6 +99,7 @@ def test_the_table_check_would_see_a_setting_missing_from_the_readme():
         assert f"| `{setting.env}` | {default} |" in table
 
 
+@pytest.mark.e2e
 def test_serve_stops_with_one_line_on_a_bad_setting():
     command = Path(sys.executable).with_name("enviro-sensor")
     result = subprocess.run(

@@ -19,7 +19,8 @@ import requests
 
 from enviro_sensor.settings import all_settings, load_settings
 from tests.quadlet_tool import find_quadlet, quadlet_version
-from tests.servers import free_port, wait_until_serving
+from tests.servers import free_port, wait_until_lcd_open, wait_until_serving
+from tests.worker_lock import one_worker_at_a_time
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = ROOT / "systemd"
@@ -56,12 +57,14 @@ def installed_from_this_checkout(folder: Path) -> Path:
     return unit
 
 
+@pytest.mark.e2e
 def test_service_unit_verifies_without_a_word(tmp_path):
     unit = installed_from_this_checkout(tmp_path)
     result = analyze("verify", str(unit), cwd=tmp_path)
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
+@pytest.mark.e2e
 def test_service_unit_is_rated_ok_by_systemd_analyze_security(tmp_path):
     unit = installed_from_this_checkout(tmp_path)
     result = analyze("security", "--offline=true", str(unit), cwd=tmp_path)
@@ -73,13 +76,15 @@ def test_service_unit_is_rated_ok_by_systemd_analyze_security(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def quadlet() -> Path:
-    found = find_quadlet()
+def quadlet(tmp_path_factory) -> Path:
+    with one_worker_at_a_time("quadlet", tmp_path_factory):  # a fetched one is cached under build/
+        found = find_quadlet()
     if found is None:
         pytest.skip("podman's Quadlet generator is not installed and could not be fetched from Debian")
     return found
 
 
+@pytest.mark.e2e
 def test_quadlet_makes_a_service_that_verifies_without_a_word(quadlet, tmp_path):
     generated = tmp_path / "generated"
     generated.mkdir()
@@ -95,6 +100,7 @@ def test_quadlet_makes_a_service_that_verifies_without_a_word(quadlet, tmp_path)
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
+@pytest.mark.e2e
 def test_quadlet_unit_runs_the_hardened_image_with_health_checks(quadlet, tmp_path):
     env = {**os.environ, "QUADLET_UNIT_DIRS": str(UNITS)}
     dry = subprocess.run([str(quadlet), "-dryrun"], capture_output=True, text=True, env=env, check=True)
@@ -162,6 +168,8 @@ def test_write_xor_execute_refuses_writable_code(write_xor_execute):
     assert write_xor_execute.stdout.decode().strip() == "refused"
 
 
+# Serves: the Python child the W^X wrapper starts becomes the service.
+@pytest.mark.e2e
 def test_service_with_numpy_and_pillow_runs_without_writable_code(write_xor_execute):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENVIRO_")}
@@ -178,6 +186,7 @@ def test_service_with_numpy_and_pillow_runs_without_writable_code(write_xor_exec
         wait_until_serving(base + "/healthz", process)
         assert requests.get(base + "/metrics", timeout=5).status_code == 200
         # Drawing runs Pillow's text rendering and numpy's RGB565 conversion.
+        wait_until_lcd_open(base)
         drawn = requests.post(base + "/api/lcd", json={"message": "W^X"}, timeout=10)
         assert drawn.status_code == 200, drawn.text
         frame = requests.get(base + "/api/lcd", timeout=5)

@@ -26,7 +26,7 @@ from enviro_sensor.hardware.virtual.clock import ManualClock
 from enviro_sensor.hardware.virtual.environment import Conditions
 from enviro_sensor.hardware.virtual.faults import Faults
 from enviro_sensor.hardware.virtual.i2c import VirtualI2CBus
-from tests.virtual_support import MORNING
+from tests.virtual_support import MORNING, detected_type
 
 # A morning instant (UTC 09:00) when the model's room is lit.
 # A step past the end of an on-chip operation, clear of float rounding.
@@ -351,7 +351,7 @@ def test_ltr559_soft_reset_bit_clears_and_restores_defaults():
 def gas_adc(board):
     """The ADC set up as the Enviro+ gas readout does (enviroplus.gas)."""
     adc = ads1015.ADS1015(i2c_addr=0x49, i2c_dev=board.i2c_bus())
-    chip_type = adc.detect_chip_type()
+    chip_type = detected_type(adc, board)
     adc.set_mode("single")
     adc.set_programmable_gain(6.144)
     adc.set_sample_rate(1600)
@@ -531,7 +531,7 @@ def test_a_second_ads1015_reads_the_same_gas_sensor(board, clock):
     readings = []
     for address in (0x49, 0x48):
         adc = ads1015.ADS1015(i2c_addr=address, i2c_dev=board.i2c_bus())
-        assert adc.detect_chip_type() == "ADS1015"
+        assert detected_type(adc, board) == "ADS1015"
         adc.set_mode("single")
         adc.set_programmable_gain(6.144)
         readings.append(adc.get_voltage("in0/gnd"))

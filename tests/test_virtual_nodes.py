@@ -51,6 +51,37 @@ def test_virtual_nodes_wake_send_and_drain_their_batteries():
     assert nodes.answers == {"accepted": 15}
 
 
+def test_started_nodes_wake_when_their_clock_says_so():
+    # Two nodes spread over a 10 s interval: the first wakes at once, the
+    # second 5 s later, then the first again; by the clock, not real time.
+    clock = ManualClock()
+    devices = virtual_devices(2)
+    intake = NodeIntake(devices, lambda event: None, clock)
+
+    def stored() -> list[int]:
+        views = {view.device.name: view.stored for view in intake.views()}
+        return [views[device.name] for device in devices]
+
+    def becomes(expected: list[int]) -> None:
+        deadline = time.monotonic() + 30  # a loaded machine's event loop may be slow to run
+        while stored() != expected:
+            assert time.monotonic() < deadline, stored()
+            time.sleep(0.01)
+
+    with running_listener(intake) as listener:
+        nodes = VirtualNodes(devices, "127.0.0.1", listener.port, clock)
+        nodes.start()
+        try:
+            becomes([1, 0])
+            clock.advance(5)
+            becomes([1, 1])
+            clock.advance(5)
+            becomes([2, 1])
+        finally:
+            nodes.stop()
+    assert nodes.answers == {"accepted": 3}  # no journal (no data directory): kept nowhere
+
+
 def test_the_listener_raises_the_open_files_limit_it_needs():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < 4096:

@@ -117,10 +117,16 @@ class NodeListener:
             loop.run_forever()
         finally:
             self._server.close()
-            loop.run_until_complete(self._server.wait_closed())
-            for task in asyncio.all_tasks(loop):
+            # The open connections' handlers end (see _serve) before the
+            # server counts as closed; wait for both, not one loop turn.
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
                 task.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            # One more turn: an aborted connection's socket is closed there.
             loop.run_until_complete(asyncio.sleep(0))
+            loop.run_until_complete(self._server.wait_closed())
             loop.close()
 
     def alive(self) -> bool:
@@ -135,6 +141,15 @@ class NodeListener:
         self._workers.shutdown(wait=False, cancel_futures=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._connection(reader, writer)
+        except asyncio.CancelledError:
+            # The listener is stopping. The connection is dropped, and the
+            # handler ends as finished: asyncio's stream server logs a
+            # cancelled handler as an error ("Exception in callback").
+            writer.transport.abort()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         if self.open_connections >= self.max_connections:
             self.intake.count(Code.BUSY)

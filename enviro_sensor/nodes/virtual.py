@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 #: Device ids of virtual nodes: from 0xE0000001 up, away from real boards' chip ids.
 FIRST_VIRTUAL_ID = 0xE000_0001
 WAKE_SECONDS = 10
+# Longest the nodes sleep in real time before they look at their clock
+# again (a clock that tests move may have jumped past a wake-up).
+CLOCK_LOOK_SECONDS = 0.5
 MEASUREMENTS = ("bme280.temperature_celsius", "bme280.humidity_percent", "bme280.pressure_hectopascals")
 FULL_MV, EMPTY_MV, DRAIN_MV = 4150, 3300, 2
 
@@ -152,12 +155,24 @@ class VirtualNodes:
 
     async def _forever(self) -> None:
         async def live(index: int, node: VirtualNode) -> None:
-            await asyncio.sleep(self.wake_seconds * index / max(1, len(self.nodes)))
+            wake_at = self.clock.monotonic() + self.wake_seconds * index / max(1, len(self.nodes))
             while True:
+                await self._until(wake_at)
                 await self.send(node)
-                await asyncio.sleep(self.wake_seconds)
+                # A fixed cadence, as a node's timer keeps: the next wake-up
+                # does not depend on how long the answer took.
+                wake_at += self.wake_seconds
 
         await asyncio.gather(*(live(i, node) for i, node in enumerate(self.nodes)))
+
+    async def _until(self, deadline: float) -> None:
+        """Sleep until the clock reads ``deadline`` (monotonic).
+
+        The clock's time, not the loop's: on the system clock that is real
+        time, and on a test's clock the nodes wake when the test moves it.
+        """
+        while (left := deadline - self.clock.monotonic()) > 0:
+            await asyncio.sleep(min(left, CLOCK_LOOK_SECONDS))
 
     def stop(self) -> None:
         loop, thread = self._loop, self._thread
