@@ -2,7 +2,8 @@
 
 Each part starts the real service (``enviro-sensor serve``) on the virtual
 board on a loopback port, with the defaults a user gets (LCD on, the
-history output on in a temporary data directory), and prints its figures.
+history output on in a temporary data directory) and the three virtual
+nodes ``scripts/run`` starts there, and prints its figures.
 Asserts nothing.
 
 - ``startup``: from spawning gunicorn to the first valid reading of every
@@ -15,9 +16,12 @@ Asserts nothing.
 - ``metrics``: wrk on ``/healthz`` and ``/metrics`` in turn (the median of
   ``--rounds`` runs each), then the worker's CPU per scrape before and
   after ``--flood`` requests of every kind, unknown paths included.
-- ``memory``: the soak: LCD posts every half second and a client cycling
-  through the read routes for ``--minutes``; master and worker RSS (and
-  PSS, which counts a page shared by the two once) every 30 s.
+- ``memory``: the soak: LCD posts every half second, a client cycling
+  through the read routes, and a scrape of ``/metrics`` as Prometheus asks
+  for it (OpenMetrics, gzip) every 5 s, for ``--minutes``; master and
+  worker PSS (from /proc/<pid>/smaps_rollup: a page the two share counted
+  once, what the budget judges) and RSS every 30 s, and both at 1 minute
+  and at the end.
 
 Run: ``.venv/bin/python bench/budget.py`` (all parts, a 10-minute soak), or
 ``--parts startup,idle --minutes 1`` for a short run; ``--setting
@@ -83,6 +87,8 @@ def server(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.
                 "ENVIRO_BOARD": "virtual",
                 "ENVIRO_DATA_DIR": data,
                 "ENVIRO_LOG_LEVEL": "warning",
+                # What scripts/run gives the virtual board: three battery nodes.
+                "ENVIRO_VIRTUAL_NODES": "3",
             }
         )
         environment.update(env or {})
@@ -126,14 +132,27 @@ def pss_kib(pid: int) -> int:
 
 def memory_figures(master: int, worker: int) -> dict[str, float]:
     m, w = status(master), status(worker)
+    master_pss, worker_pss = pss_kib(master) / MIB, pss_kib(worker) / MIB
     return {
         "master_rss": m["VmRSS"] / MIB,
         "worker_rss": w["VmRSS"] / MIB,
         "worker_anon": w["RssAnon"] / MIB,
         "worker_file": w["RssFile"] / MIB,
-        "pss_sum": (pss_kib(master) + pss_kib(worker)) / MIB,
+        "master_pss": master_pss,
+        "worker_pss": worker_pss,
+        "pss_sum": master_pss + worker_pss,
         "threads": w["Threads"],
     }
+
+
+def memory_line(sample: dict[str, float]) -> str:
+    """PSS per process and in total, RSS beside it."""
+    return (
+        f"PSS master {sample['master_pss']:.1f} + worker {sample['worker_pss']:.1f} = "
+        f"{sample['pss_sum']:.1f} MiB; RSS master {sample['master_rss']:.1f} + worker "
+        f"{sample['worker_rss']:.1f} (anon {sample['worker_anon']:.1f}, file {sample['worker_file']:.1f}) = "
+        f"{sample['master_rss'] + sample['worker_rss']:.1f} MiB"
+    )
 
 
 def cpu_seconds(pid: int, tid: int | None = None) -> float:
@@ -317,34 +336,46 @@ def metrics(args: argparse.Namespace) -> None:
 # --- memory soak ----------------------------------------------------------------
 
 
+def scraper(base: str, stop: threading.Event, scrapes: collections.Counter) -> None:
+    """/metrics every 5 s, as Prometheus asks for it."""
+    session = requests.Session()
+    headers = {"Accept": "application/openmetrics-text; version=1.0.0", "Accept-Encoding": "gzip"}
+    while not stop.wait(5):
+        with contextlib.suppress(requests.RequestException):
+            scrapes[session.get(base + "/metrics", headers=headers, timeout=10).status_code] += 1
+
+
 def memory(args: argparse.Namespace) -> None:
     with server({"ENVIRO_GAS_WARMUP": "0"}) as (base, process, _spawned):
         worker = worker_pid(process.pid)
         soak = Soak(base, seed=7)
+        scrapes: collections.Counter[int] = collections.Counter()
         threading.Thread(target=soak.reader, daemon=True).start()
         threading.Thread(target=soak.poster, daemon=True).start()
+        threading.Thread(target=scraper, args=(base, soak.stop, scrapes), daemon=True).start()
         start = time.monotonic()
-        samples = []
+        marks = sorted({min(1.0, args.minutes), args.minutes})
+        at: dict[float, dict[str, float]] = {}
         while True:
             elapsed = time.monotonic() - start
             sample = memory_figures(process.pid, worker)
-            samples.append(sample)
+            for mark in marks:
+                if mark not in at and elapsed >= mark * 60 - 1:
+                    at[mark] = sample
             print(
-                f"memory: {elapsed / 60:4.1f} min  master {sample['master_rss']:.1f} + worker "
-                f"{sample['worker_rss']:.1f} (anon {sample['worker_anon']:.1f}, file "
-                f"{sample['worker_file']:.1f}) = {sample['master_rss'] + sample['worker_rss']:.1f} MiB RSS, "
-                f"PSS {sample['pss_sum']:.1f} MiB, {sample['threads']} threads",
+                f"memory: {elapsed / 60:4.1f} min  {memory_line(sample)}, {sample['threads']} threads",
                 flush=True,
             )
             if elapsed >= args.minutes * 60:
                 break
-            time.sleep(min(30.0, args.minutes * 60 - elapsed + 0.01))
+            waits = [mark * 60 - elapsed for mark in marks if mark not in at] + [30.0]
+            time.sleep(max(0.0, min(waits)) + 0.01)
         soak.stop.set()
-    last = samples[-1]
+    for mark, sample in at.items():
+        print(f"memory: after {mark:g} min: {memory_line(sample)}")
     print(
-        f"memory: after {args.minutes:g} min: master + worker RSS "
-        f"{last['master_rss'] + last['worker_rss']:.1f} MiB, PSS {last['pss_sum']:.1f} MiB; "
-        f"reads {dict(sorted(soak.statuses.items()))}, LCD posts {dict(sorted(soak.lcd.items()))}"
+        f"memory: reads {dict(sorted(soak.statuses.items()))}, LCD posts {dict(sorted(soak.lcd.items()))}, "
+        f"scrapes {dict(scrapes)}"
     )
 
 
