@@ -91,6 +91,7 @@ def pre_fork(server: Any, worker: Any) -> None:
 def post_fork(server: Any, worker: Any) -> None:
     """In the new worker, before it loads the app or starts a thread."""
     allocator.limit_arenas()
+    allocator.keep_large_blocks_apart()
 
 
 def post_worker_init(worker: Any) -> None:
