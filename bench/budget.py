@@ -123,9 +123,10 @@ def status(pid: int) -> dict[str, int]:
     return fields
 
 
-def pss_kib(pid: int) -> int:
+def pss_kib(pid: int, field: str = "Pss") -> int:
+    """``Pss`` or one of its parts (``Pss_Anon``, ``Pss_File``) of ``pid``, in KiB."""
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
 
@@ -141,6 +142,9 @@ def memory_figures(master: int, worker: int) -> dict[str, float]:
         "master_pss": master_pss,
         "worker_pss": worker_pss,
         "pss_sum": master_pss + worker_pss,
+        # A library page is divided among every process on the machine that
+        # maps it, so Pss_File moves with what else runs; Pss_Anon does not.
+        "pss_anon": (pss_kib(master, "Pss_Anon") + pss_kib(worker, "Pss_Anon")) / MIB,
         "threads": w["Threads"],
     }
 
@@ -149,7 +153,7 @@ def memory_line(sample: dict[str, float]) -> str:
     """PSS per process and in total, RSS beside it."""
     return (
         f"PSS master {sample['master_pss']:.1f} + worker {sample['worker_pss']:.1f} = "
-        f"{sample['pss_sum']:.1f} MiB; RSS master {sample['master_rss']:.1f} + worker "
+        f"{sample['pss_sum']:.1f} MiB (anon {sample['pss_anon']:.1f}); RSS master {sample['master_rss']:.1f} + worker "
         f"{sample['worker_rss']:.1f} (anon {sample['worker_anon']:.1f}, file {sample['worker_file']:.1f}) = "
         f"{sample['master_rss'] + sample['worker_rss']:.1f} MiB"
     )
@@ -209,11 +213,16 @@ def idle(args: argparse.Namespace) -> None:
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         names = thread_names(spy, worker) if Path(spy).exists() else {}
         threads_before = {tid: cpu_seconds(worker, tid) for tid in names}
+        master_before = cpu_seconds(process.pid)
         before, started = cpu_seconds(worker), time.monotonic()
         time.sleep(args.idle_seconds)
         elapsed = time.monotonic() - started
         busy = (cpu_seconds(worker) - before) / elapsed
-        print(f"idle: worker {busy * 100:.2f} % of one core over {args.idle_seconds:.0f} s")
+        master = (cpu_seconds(process.pid) - master_before) / elapsed
+        print(
+            f"idle: worker {busy * 100:.2f} % of one core over {args.idle_seconds:.0f} s, master "
+            f"{master * 100:.2f} %, the whole service {(busy + master) * 100:.2f} %"
+        )
         if not names:
             print("idle: no py-spy, the emulation's share is not split out")
             return
