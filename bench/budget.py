@@ -2,7 +2,8 @@
 
 Each part starts the real service (``enviro-sensor serve``) on the virtual
 board on a loopback port, with the defaults a user gets (LCD on, the
-history output on in a temporary data directory), and prints its figures.
+history output on in a temporary data directory) and the three virtual
+nodes ``scripts/run`` starts there, and prints its figures.
 Asserts nothing.
 
 - ``startup``: from spawning gunicorn to the first valid reading of every
@@ -15,9 +16,12 @@ Asserts nothing.
 - ``metrics``: wrk on ``/healthz`` and ``/metrics`` in turn (the median of
   ``--rounds`` runs each), then the worker's CPU per scrape before and
   after ``--flood`` requests of every kind, unknown paths included.
-- ``memory``: the soak: LCD posts every half second and a client cycling
-  through the read routes for ``--minutes``; master and worker RSS (and
-  PSS, which counts a page shared by the two once) every 30 s.
+- ``memory``: the soak: LCD posts every half second, a client cycling
+  through the read routes, and a scrape of ``/metrics`` as Prometheus asks
+  for it (OpenMetrics, gzip) every 5 s, for ``--minutes``; master and
+  worker PSS (from /proc/<pid>/smaps_rollup: a page the two share counted
+  once, what the budget judges) and RSS every 30 s, and both at 1 minute
+  and at the end.
 
 Run: ``.venv/bin/python bench/budget.py`` (all parts, a 10-minute soak), or
 ``--parts startup,idle --minutes 1`` for a short run; ``--setting
@@ -83,6 +87,8 @@ def server(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.
                 "ENVIRO_BOARD": "virtual",
                 "ENVIRO_DATA_DIR": data,
                 "ENVIRO_LOG_LEVEL": "warning",
+                # What scripts/run gives the virtual board: three battery nodes.
+                "ENVIRO_VIRTUAL_NODES": "3",
             }
         )
         environment.update(env or {})
@@ -117,23 +123,40 @@ def status(pid: int) -> dict[str, int]:
     return fields
 
 
-def pss_kib(pid: int) -> int:
+def pss_kib(pid: int, field: str = "Pss") -> int:
+    """``Pss`` or one of its parts (``Pss_Anon``, ``Pss_File``) of ``pid``, in KiB."""
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
 
 
 def memory_figures(master: int, worker: int) -> dict[str, float]:
     m, w = status(master), status(worker)
+    master_pss, worker_pss = pss_kib(master) / MIB, pss_kib(worker) / MIB
     return {
         "master_rss": m["VmRSS"] / MIB,
         "worker_rss": w["VmRSS"] / MIB,
         "worker_anon": w["RssAnon"] / MIB,
         "worker_file": w["RssFile"] / MIB,
-        "pss_sum": (pss_kib(master) + pss_kib(worker)) / MIB,
+        "master_pss": master_pss,
+        "worker_pss": worker_pss,
+        "pss_sum": master_pss + worker_pss,
+        # A library page is divided among every process on the machine that
+        # maps it, so Pss_File moves with what else runs; Pss_Anon does not.
+        "pss_anon": (pss_kib(master, "Pss_Anon") + pss_kib(worker, "Pss_Anon")) / MIB,
         "threads": w["Threads"],
     }
+
+
+def memory_line(sample: dict[str, float]) -> str:
+    """PSS per process and in total, RSS beside it."""
+    return (
+        f"PSS master {sample['master_pss']:.1f} + worker {sample['worker_pss']:.1f} = "
+        f"{sample['pss_sum']:.1f} MiB (anon {sample['pss_anon']:.1f}); RSS master {sample['master_rss']:.1f} + worker "
+        f"{sample['worker_rss']:.1f} (anon {sample['worker_anon']:.1f}, file {sample['worker_file']:.1f}) = "
+        f"{sample['master_rss'] + sample['worker_rss']:.1f} MiB"
+    )
 
 
 def cpu_seconds(pid: int, tid: int | None = None) -> float:
@@ -190,11 +213,16 @@ def idle(args: argparse.Namespace) -> None:
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         names = thread_names(spy, worker) if Path(spy).exists() else {}
         threads_before = {tid: cpu_seconds(worker, tid) for tid in names}
+        master_before = cpu_seconds(process.pid)
         before, started = cpu_seconds(worker), time.monotonic()
         time.sleep(args.idle_seconds)
         elapsed = time.monotonic() - started
         busy = (cpu_seconds(worker) - before) / elapsed
-        print(f"idle: worker {busy * 100:.2f} % of one core over {args.idle_seconds:.0f} s")
+        master = (cpu_seconds(process.pid) - master_before) / elapsed
+        print(
+            f"idle: worker {busy * 100:.2f} % of one core over {args.idle_seconds:.0f} s, master "
+            f"{master * 100:.2f} %, the whole service {(busy + master) * 100:.2f} %"
+        )
         if not names:
             print("idle: no py-spy, the emulation's share is not split out")
             return
@@ -317,34 +345,46 @@ def metrics(args: argparse.Namespace) -> None:
 # --- memory soak ----------------------------------------------------------------
 
 
+def scraper(base: str, stop: threading.Event, scrapes: collections.Counter) -> None:
+    """/metrics every 5 s, as Prometheus asks for it."""
+    session = requests.Session()
+    headers = {"Accept": "application/openmetrics-text; version=1.0.0", "Accept-Encoding": "gzip"}
+    while not stop.wait(5):
+        with contextlib.suppress(requests.RequestException):
+            scrapes[session.get(base + "/metrics", headers=headers, timeout=10).status_code] += 1
+
+
 def memory(args: argparse.Namespace) -> None:
     with server({"ENVIRO_GAS_WARMUP": "0"}) as (base, process, _spawned):
         worker = worker_pid(process.pid)
         soak = Soak(base, seed=7)
+        scrapes: collections.Counter[int] = collections.Counter()
         threading.Thread(target=soak.reader, daemon=True).start()
         threading.Thread(target=soak.poster, daemon=True).start()
+        threading.Thread(target=scraper, args=(base, soak.stop, scrapes), daemon=True).start()
         start = time.monotonic()
-        samples = []
+        marks = sorted({min(1.0, args.minutes), args.minutes})
+        at: dict[float, dict[str, float]] = {}
         while True:
             elapsed = time.monotonic() - start
             sample = memory_figures(process.pid, worker)
-            samples.append(sample)
+            for mark in marks:
+                if mark not in at and elapsed >= mark * 60 - 1:
+                    at[mark] = sample
             print(
-                f"memory: {elapsed / 60:4.1f} min  master {sample['master_rss']:.1f} + worker "
-                f"{sample['worker_rss']:.1f} (anon {sample['worker_anon']:.1f}, file "
-                f"{sample['worker_file']:.1f}) = {sample['master_rss'] + sample['worker_rss']:.1f} MiB RSS, "
-                f"PSS {sample['pss_sum']:.1f} MiB, {sample['threads']} threads",
+                f"memory: {elapsed / 60:4.1f} min  {memory_line(sample)}, {sample['threads']} threads",
                 flush=True,
             )
             if elapsed >= args.minutes * 60:
                 break
-            time.sleep(min(30.0, args.minutes * 60 - elapsed + 0.01))
+            waits = [mark * 60 - elapsed for mark in marks if mark not in at] + [30.0]
+            time.sleep(max(0.0, min(waits)) + 0.01)
         soak.stop.set()
-    last = samples[-1]
+    for mark, sample in at.items():
+        print(f"memory: after {mark:g} min: {memory_line(sample)}")
     print(
-        f"memory: after {args.minutes:g} min: master + worker RSS "
-        f"{last['master_rss'] + last['worker_rss']:.1f} MiB, PSS {last['pss_sum']:.1f} MiB; "
-        f"reads {dict(sorted(soak.statuses.items()))}, LCD posts {dict(sorted(soak.lcd.items()))}"
+        f"memory: reads {dict(sorted(soak.statuses.items()))}, LCD posts {dict(sorted(soak.lcd.items()))}, "
+        f"scrapes {dict(scrapes)}"
     )
 
 

@@ -78,3 +78,58 @@ def test_an_arena_limit_set_in_the_environment_is_left_in_charge(monkeypatch):
 
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert allocator.limit_arenas() is False
+
+
+# A large block freed raises glibc's threshold, so the next one of the same
+# size lands in the heap, unless the threshold is fixed; mallinfo2's hblks
+# counts the blocks mapped on their own.
+LARGE_BLOCK_AFTER_A_FREE = textwrap.dedent(
+    """
+    import ctypes, ctypes.util, sys
+    sys.path.insert(0, sys.argv[1])
+    from enviro_sensor.web import allocator
+    if sys.argv[2] == "fixed":
+        assert allocator.keep_large_blocks_apart()
+    class Info(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                     "uordblks", "fordblks", "keepcost")]
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc.mallinfo2.restype = Info
+    freed = bytearray(4 << 20)  # mapped, then freed: glibc's threshold would rise past 4 MiB
+    del freed
+    before = libc.mallinfo2().hblks
+    block = bytearray(1 << 20)
+    print(libc.mallinfo2().hblks - before)
+    """
+)
+
+
+def large_blocks_mapped(mode: str) -> int:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    done = subprocess.run(
+        [sys.executable, "-c", LARGE_BLOCK_AFTER_A_FREE, str(ROOT), mode],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return int(done.stdout.strip())
+
+
+@glibc
+def test_large_blocks_stay_mapped_on_their_own_after_one_is_freed():
+    assert large_blocks_mapped("fixed") == 1
+
+
+@glibc
+def test_without_the_fixed_threshold_a_large_block_lands_in_the_heap():
+    assert large_blocks_mapped("free") == 0
+
+
+def test_a_threshold_set_in_the_environment_is_left_in_charge(monkeypatch):
+    from enviro_sensor.web import allocator
+
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert allocator.keep_large_blocks_apart() is False

@@ -5,9 +5,11 @@ Every module imported stays in the worker's memory for its life; the
 registries import every output module to ask whether it is on, so a module
 that imported its client at the top would cost every service (requests
 with urllib3 about 5 MB, paho 1 MB) whether it sends anything or not.
-gunicorn's master reads the settings (and with them the table of sensor
-kinds) but never opens a part: a driver imported there would be held for
-nothing, and counted again in the worker. asyncio (with the nodes' modules,
+gunicorn's master never opens a part, and the worker writes to most of the
+pages it inherits: a module imported in the master is held for nothing and
+counted again in the worker. So the master imports gunicorn and the worker
+class, and checks every other setting (the table of sensor kinds, every
+output module, the nodes' devices file) in a child that exits. asyncio (with the nodes' modules,
 about 3 MB) comes only with remote nodes. The docs page and the spec import
 flasgger (with jsonschema, PyYAML and mistune, about 5 MB) on their first
 request, which most services never get.
@@ -59,12 +61,37 @@ print(json.dumps({"before": before, "status": reply.status_code, "after": sorted
 """
 MASTER = """
 import json, sys
-from enviro_sensor.sensors import registry
-from enviro_sensor.cli.startup import load_or_explain
-from enviro_sensor.web.server import ServiceApplication
-ServiceApplication(load_or_explain())  # what `enviro-sensor serve`'s master does before the fork
-print(json.dumps({"modules": sorted(sys.modules), "kinds": sorted(registry.kinds())}))
+from enviro_sensor.cli.serve import prepare
+application = prepare([])  # what `enviro-sensor serve`'s master does before the fork
+print(json.dumps({"modules": sorted(sys.modules), "ready": application is not None}))
 """
+# What the master may hold of the product: the command, the settings'
+# machinery, the HTTP side's own settings and the worker class.
+MASTER_PRODUCT = {
+    "enviro_sensor",
+    "enviro_sensor.cli",
+    "enviro_sensor.cli.serve",
+    "enviro_sensor.config",
+    "enviro_sensor.config.declarations",
+    "enviro_sensor.config.parsers",
+    "enviro_sensor.config.server",
+    "enviro_sensor.web",
+    "enviro_sensor.web.allocator",
+    "enviro_sensor.web.http_framing",
+    "enviro_sensor.web.http_worker",
+    "enviro_sensor.web.server",
+}
+# Libraries only the worker uses.
+WORKER_LIBRARIES = (
+    "flask",
+    "werkzeug",
+    "jinja2",
+    "prometheus_client",
+    "PIL",
+    "sqlite3",
+    "tomllib",
+    "asyncio",
+)
 
 
 def run_fresh(tmp_path: Path, code: str, **settings: str) -> Any:
@@ -128,13 +155,26 @@ def test_outputs_that_are_on_import_their_clients(tmp_path):
     assert "requests" in modules
 
 
-def test_gunicorns_master_imports_no_sensor_driver(tmp_path):
-    loaded = run_fresh(tmp_path, MASTER, ENVIRO_I2C_SENSORS="scd41@0x62,sgp40@0x59")
-    # The settings saw every kind, the extra I2C sensors included...
-    assert {"bme280", "ltr559", "mics6814", "pms5003", "scd41", "sgp40"} <= set(loaded["kinds"])
-    # ...and not one driver came with them.
+def test_gunicorns_master_imports_no_sensor_driver_and_no_part(tmp_path):
+    loaded = run_fresh(tmp_path, MASTER, ENVIRO_I2C_SENSORS="scd41@0x62,sgp40@0x59", ENVIRO_VIRTUAL_NODES="3")
+    assert loaded["ready"]
     modules = {name.split(".")[0] for name in loaded["modules"]}
     assert not [name for name in DRIVERS if name in modules]
+    assert not [name for name in WORKER_LIBRARIES if name in modules]
+    assert {name for name in loaded["modules"] if name.startswith("enviro_sensor")} <= MASTER_PRODUCT
+
+
+def test_the_master_still_refuses_a_bad_setting_before_serving(tmp_path):
+    # The check runs in a child: its one line reaches the terminal and the master stops.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENVIRO_")}
+    env.update(
+        {"ENVIRO_BOARD": "virtual", "ENVIRO_DATA_DIR": str(tmp_path), "ENVIRO_I2C_SENSORS": "nope@0x99"}
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", MASTER], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert json.loads(done.stdout.splitlines()[-1])["ready"] is False
+    assert "ENVIRO_I2C_SENSORS" in done.stderr
 
 
 def test_the_docs_libraries_come_with_the_first_request_of_the_spec(tmp_path):

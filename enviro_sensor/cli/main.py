@@ -15,14 +15,9 @@ from enviro_sensor.version import SERVICE, VERSION
 
 
 def _serve(args: argparse.Namespace, extra: list[str]) -> int:
-    from enviro_sensor.cli.startup import load_or_explain
-    from enviro_sensor.web.server import serve
+    from enviro_sensor.cli.serve import run
 
-    settings = load_or_explain()
-    if settings is None:
-        return 2
-    serve(settings, extra)
-    return 0
+    return run(extra)
 
 
 def _check(args: argparse.Namespace, extra: list[str]) -> int:

@@ -20,18 +20,27 @@ driver blocks the whole process); ``sync`` has one request at a time;
 gunicorn's ``asgi`` worker would mean leaving Flask's WSGI.
 
 The app is built in the worker (``load``), never in the master and never at
-import: the master parses the settings, binds the socket and watches.
+import: the master reads the server's own settings, binds the socket and
+watches. Every page the master holds is held for the service's life, and the
+worker writes to most of what it inherits (reference counts, the garbage
+collector's links), so each module the master imports for nothing costs
+twice; the master therefore imports gunicorn, this module and the worker
+class, nothing of the sensors, outputs or nodes (``enviro-sensor serve``
+checks every other setting in a child process first, ``cli.serve``).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from enviro_sensor.settings import SERVER, Settings
+from enviro_sensor.config.declarations import read
+from enviro_sensor.config.server import SETTINGS as SERVER
+from enviro_sensor.config.server import ServerOptions
 from enviro_sensor.web import allocator
 from enviro_sensor.web.http_worker import RequestBufferingWorker
 
@@ -62,14 +71,27 @@ def bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def server_options(environ: Mapping[str, str] | None = None) -> ServerOptions:
+    """The HTTP side's settings alone (``ENVIRO_HOST``, ``ENVIRO_PORT``, ...), from ``environ``."""
+    return read([SERVER], environ).of(SERVER)
+
+
 def _service(worker: Any) -> Any:
     """The enviro-sensor service of the worker's app, if it has one."""
     return getattr(getattr(worker, "wsgi", None), "extensions", {}).get("enviro")
 
 
+def pre_fork(server: Any, worker: Any) -> None:
+    """In the master, just before the worker is forked."""
+    # The objects the worker inherits are left out of its garbage collector's
+    # passes, which would otherwise write to (and so copy) every page of them.
+    gc.freeze()
+
+
 def post_fork(server: Any, worker: Any) -> None:
     """In the new worker, before it loads the app or starts a thread."""
     allocator.limit_arenas()
+    allocator.keep_large_blocks_apart()
 
 
 def post_worker_init(worker: Any) -> None:
@@ -86,9 +108,8 @@ def worker_exit(server: Any, worker: Any) -> None:
         service.stop()
 
 
-def gunicorn_options(settings: Settings) -> dict[str, Any]:
-    """gunicorn's configuration for these settings."""
-    server = settings.of(SERVER)
+def gunicorn_options(server: ServerOptions) -> dict[str, Any]:
+    """gunicorn's configuration for the HTTP side's settings."""
     return {
         "bind": [bind_address(server.host, server.port)],
         "workers": 1,
@@ -107,6 +128,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "control_socket_disable": True,
         "access_log_format": ACCESS_LOG_FORMAT,
         "proc_name": "enviro-sensor",
+        "pre_fork": pre_fork,
         "post_fork": post_fork,
         "post_worker_init": post_worker_init,
         "worker_exit": worker_exit,
@@ -114,15 +136,20 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 class ServiceApplication(BaseApplication):
-    """gunicorn running the service; ``gunicorn_args`` are gunicorn's own options over ours."""
+    """gunicorn running the service; ``gunicorn_args`` are gunicorn's own options over ours.
 
-    def __init__(self, settings: Settings, gunicorn_args: Sequence[str] = ()) -> None:
-        self.settings = settings
+    ``server`` is the HTTP side's settings (read from the environment when
+    not given); the worker reads every setting again from the same
+    environment when it builds the app.
+    """
+
+    def __init__(self, server: ServerOptions | None = None, gunicorn_args: Sequence[str] = ()) -> None:
+        self.server = server if server is not None else server_options()
         self.gunicorn_args = list(gunicorn_args)
         super().__init__()
 
     def load_config(self) -> None:
-        for key, value in gunicorn_options(self.settings).items():
+        for key, value in gunicorn_options(self.server).items():
             self.cfg.set(key, value)
         if self.gunicorn_args:
             # The gunicorn command's own parser, so its options mean what they say there.
@@ -137,10 +164,10 @@ class ServiceApplication(BaseApplication):
         """Build the app in the worker, after the fork."""
         from enviro_sensor.web.app import create_app
 
-        configure_logging(self.settings.of(SERVER).log_level)
-        return create_app(self.settings)
+        configure_logging(self.server.log_level)
+        return create_app()
 
 
-def serve(settings: Settings, gunicorn_args: Sequence[str] = ()) -> None:
+def serve(gunicorn_args: Sequence[str] = ()) -> None:
     """Run the service in the foreground until gunicorn is told to stop."""
-    ServiceApplication(settings, gunicorn_args).run()
+    ServiceApplication(gunicorn_args=gunicorn_args).run()

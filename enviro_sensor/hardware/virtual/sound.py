@@ -13,6 +13,7 @@ upper bytes of 32-bit little-endian slots (S32_LE).
 from __future__ import annotations
 
 import math
+import random
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -44,12 +45,30 @@ def encode_s32le(samples: numpy.ndarray) -> bytes:
     return (counts << SLOT_SHIFT).astype("<i4").tobytes()
 
 
-def shaped_noise(
-    rng: numpy.random.Generator, frames: int, rate: int, shape: Callable, rms: float
-) -> numpy.ndarray:
+class Draws:
+    """Seeded Gaussian and uniform draws, from the standard library's generator.
+
+    Not numpy.random: importing it holds about 4 MiB for the worker's life
+    (docs/benchmarks.md), for noise that needs only this. Gaussian by
+    Box-Muller over the generator's bytes, one array operation at a time.
+    """
+
+    def __init__(self, *seed: int) -> None:
+        self._random = random.Random(":".join(str(part) for part in seed))
+
+    def normal(self, size: int) -> numpy.ndarray:
+        words = numpy.frombuffer(self._random.randbytes(8 * size), dtype="<u4").reshape(2, size)
+        radius = numpy.sqrt(-2.0 * numpy.log((words[0] + 1.0) / 2.0**32))  # (0, 1]: no log of 0
+        return radius * numpy.cos(2.0 * math.pi * (words[1] / 2.0**32))
+
+    def uniform(self, low: float, high: float) -> float:
+        return self._random.uniform(low, high)
+
+
+def shaped_noise(draws: Draws, frames: int, rate: int, shape: Callable, rms: float) -> numpy.ndarray:
     """Noise with the amplitude spectrum ``shape(frequencies)``, scaled to ``rms``."""
     frequencies = numpy.fft.rfftfreq(frames, 1.0 / rate)
-    spectrum = rng.normal(size=frequencies.size) + 1j * rng.normal(size=frequencies.size)
+    spectrum = draws.normal(frequencies.size) + 1j * draws.normal(frequencies.size)
     noise = numpy.fft.irfft(spectrum * shape(frequencies), n=frames)
     level = math.sqrt(float(numpy.mean(noise * noise)))
     return noise * (rms / level) if level > 0 else noise
@@ -73,15 +92,15 @@ def _kitchen(f: numpy.ndarray) -> numpy.ndarray:
 def room(sound: Sound, seed: int, start: float, frames: int, rate: int) -> numpy.ndarray:
     """``frames`` samples of the room's ``sound`` from ``start``, a pure function of seed and instant."""
     # Seeded by the board's seed and the instant (to the millisecond): the same room replays alike.
-    rng = numpy.random.default_rng([seed, zlib.crc32(b"sound"), round(start * 1000)])
-    samples = shaped_noise(rng, frames, rate, _room_tone, rms_for_spl(sound.room_db))
+    draws = Draws(seed, zlib.crc32(b"sound"), round(start * 1000))
+    samples = shaped_noise(draws, frames, rate, _room_tone, rms_for_spl(sound.room_db))
     if sound.talking_db is not None:
-        talk = shaped_noise(rng, frames, rate, _speech, rms_for_spl(sound.talking_db))
+        talk = shaped_noise(draws, frames, rate, _speech, rms_for_spl(sound.talking_db))
         # Syllables: the voice comes and goes about four times a second
         # (|sin| has a mean square of one half, hence the sqrt 2).
         t = numpy.arange(frames) / rate
-        syllables = numpy.abs(numpy.sin(2.0 * math.pi * 2.0 * t + rng.uniform(0, math.pi)))
+        syllables = numpy.abs(numpy.sin(2.0 * math.pi * 2.0 * t + draws.uniform(0, math.pi)))
         samples = samples + talk * syllables * math.sqrt(2.0)
     if sound.kitchen_db is not None:
-        samples = samples + shaped_noise(rng, frames, rate, _kitchen, rms_for_spl(sound.kitchen_db))
+        samples = samples + shaped_noise(draws, frames, rate, _kitchen, rms_for_spl(sound.kitchen_db))
     return samples
