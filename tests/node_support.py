@@ -8,12 +8,16 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from enviro_sensor.nodes import protocol
 from enviro_sensor.nodes.devices import Device, parse_devices
 from enviro_sensor.nodes.intake import NodeIntake
 from enviro_sensor.nodes.journal import NodeJournal
 from enviro_sensor.nodes.listener import NodeListener
+from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "nodes.md"
+#: The key of docs/nodes.md's example device 1001 ("kitchen").
+KITCHEN_KEY = bytes(range(32))
 BLOCK = re.compile(r"^```(\S*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
@@ -61,3 +65,15 @@ def running_listener(intake: NodeIntake, deadline: float = 5.0, **options) -> It
 def journal_in(folder: Path) -> NodeJournal:
     """A node journal in a test's folder: the intake then answers ``stored`` once on disk."""
     return NodeJournal(folder / "node-journal.log")
+
+
+def kitchen_packet(
+    sequence: int = 1, temperature: float = 21.5, wake: int = 300, battery_mv: int = 3712
+) -> bytes:
+    """A packet of docs/nodes.md's device 1001: temperature, humidity 45.20 % and pressure 1013.2 hPa."""
+    measurements = (
+        Measurement(Encoding.FLOAT32, temperature),
+        Measurement(Encoding.INT16, 4520, 2),
+        Measurement(Encoding.UINT16, 10132, 1),
+    )
+    return protocol.encode(Packet(1001, sequence, battery_mv, 60, wake, measurements), KITCHEN_KEY)

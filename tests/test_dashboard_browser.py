@@ -185,17 +185,10 @@ def test_derived_values_show_their_notes(browser):
 
 
 def test_the_dashboard_shows_remote_nodes_with_their_charts(tmp_path, browser):
-    from enviro_sensor.nodes import protocol
-    from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet
-    from tests.node_support import doc_devices
+    from tests.node_support import doc_devices, kitchen_packet
 
     polled = history_app(tmp_path, nodes_file=doc_devices())
-    measurements = (
-        Measurement(Encoding.FLOAT32, 21.5),
-        Measurement(Encoding.INT16, 4520, 2),
-        Measurement(Encoding.UINT16, 10132, 1),
-    )
-    packet = protocol.encode(Packet(1001, 1, 3712, 60, 300, measurements), bytes(range(32)))
+    packet = kitchen_packet()
     polled.service.nodes.receive(packet)
     poll_for(polled, 2)
     history_output(polled).flush()

@@ -13,12 +13,11 @@ import json
 import pytest
 
 from enviro_sensor.nodes import protocol
-from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet
 from enviro_sensor.outputs.mqtt import node_id
 from enviro_sensor.sensors import registry
 from tests.home_assistant import HOME_ASSISTANT_VERSION, units, validate
 from tests.mosquitto import Subscriber, needs_mosquitto, running_broker, wait_for
-from tests.node_support import doc_devices
+from tests.node_support import doc_devices, kitchen_packet
 from tests.sensor_support import PolledApp
 
 # Each test starts a real program (a server, mount, or the service's command).
@@ -30,21 +29,7 @@ EVERY_KIND = "aht10@0x38,bmp280@0x77:3,scd41@0x62,sgp40@0x59,bme680@0x77"
 
 def announced(tmp_path) -> dict[str, dict]:
     """What a board with every kind and one remote node leaves retained on the broker."""
-    packet = protocol.encode(
-        Packet(
-            1001,
-            1,
-            3712,
-            60,
-            300,
-            (
-                Measurement(Encoding.FLOAT32, 21.5),
-                Measurement(Encoding.INT16, 4520, 2),
-                Measurement(Encoding.UINT16, 10132, 1),
-            ),
-        ),
-        bytes(range(32)),
-    )
+    packet = kitchen_packet()
     with running_broker(tmp_path) as broker:
         polled = PolledApp(
             environ={"ENVIRO_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}", "ENVIRO_I2C_SENSORS": EVERY_KIND},

@@ -354,15 +354,9 @@ def test_offline_after_the_service_is_killed(tmp_path):
 @pytest.mark.e2e
 def test_a_remote_node_is_a_home_assistant_device_of_its_own(tmp_path):
     from enviro_sensor.nodes import protocol
-    from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet
-    from tests.node_support import doc_devices
+    from tests.node_support import doc_devices, kitchen_packet
 
-    measurements = (
-        Measurement(Encoding.FLOAT32, 21.5),
-        Measurement(Encoding.INT16, 4520, 2),
-        Measurement(Encoding.UINT16, 10132, 1),
-    )
-    packet = protocol.encode(Packet(1001, 1, 3712, 60, 300, measurements), bytes(range(32)))
+    packet = kitchen_packet()
     with running_broker(tmp_path) as broker:
         heard = Subscriber(broker, "homeassistant/#", "enviro/#")
         polled = PolledApp(
@@ -429,24 +423,9 @@ def retained(broker, *topics: str) -> dict[str, str]:
 @pytest.mark.e2e
 def test_a_removed_sensor_and_node_leave_nothing_on_the_broker(tmp_path):
     from enviro_sensor.nodes import protocol
-    from enviro_sensor.nodes.protocol import Encoding, Measurement, Packet
-    from tests.node_support import doc_devices
+    from tests.node_support import doc_devices, kitchen_packet
 
-    packet = protocol.encode(
-        Packet(
-            1001,
-            1,
-            3712,
-            60,
-            300,
-            (
-                Measurement(Encoding.FLOAT32, 21.5),
-                Measurement(Encoding.INT16, 4520, 2),
-                Measurement(Encoding.UINT16, 10132, 1),
-            ),
-        ),
-        bytes(range(32)),
-    )
+    packet = kitchen_packet()
     with running_broker(tmp_path) as broker:
         # First the board with an AHT10 and a node "kitchen" that has spoken.
         before = PolledApp(

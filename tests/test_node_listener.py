@@ -24,8 +24,8 @@ import pytest
 from enviro_sensor.hardware.virtual import ManualClock
 from enviro_sensor.nodes import protocol
 from enviro_sensor.nodes.intake import NodeIntake
-from enviro_sensor.nodes.protocol import Code, Encoding, Measurement, Packet
-from tests.node_support import doc_devices, doc_examples, journal_in, running_listener
+from enviro_sensor.nodes.protocol import Code
+from tests.node_support import doc_devices, doc_examples, journal_in, kitchen_packet, running_listener
 from tests.sensor_support import PolledApp
 
 KEY = bytes(range(32))
@@ -33,12 +33,7 @@ DEADLINE = 0.3
 
 
 def valid(sequence: int) -> bytes:
-    measurements = (
-        Measurement(Encoding.FLOAT32, 21.5),
-        Measurement(Encoding.INT16, 4520, 2),
-        Measurement(Encoding.UINT16, 10132, 1),
-    )
-    return protocol.encode(Packet(1001, sequence, 3700, 60, 300, measurements), KEY)
+    return kitchen_packet(sequence, battery_mv=3700)
 
 
 def expected(reference: NodeIntake, data: bytes) -> tuple[list[bytes], list[str]]:

@@ -11,11 +11,11 @@ import pytest
 from enviro_sensor.history.database import path_in
 from enviro_sensor.nodes import protocol
 from enviro_sensor.nodes.fields import BATTERY_VOLTS
-from enviro_sensor.nodes.protocol import Code, Encoding, Measurement, Packet
+from enviro_sensor.nodes.protocol import Code, Packet
 from enviro_sensor.outputs.influx import line
 from enviro_sensor.outputs.mqtt import remote_discovery_config
 from tests.history_support import FLUSH, history_output
-from tests.node_support import doc_devices
+from tests.node_support import doc_devices, kitchen_packet
 from tests.sensor_support import PolledApp
 from tests.test_outputs import RecordingOutput
 
@@ -24,12 +24,7 @@ AUTH = {"Authorization": f"Bearer {KEY.hex()}"}
 
 
 def packet(sequence: int, temperature: float = 21.5, wake: int = 300, battery_mv: int = 3712) -> bytes:
-    measurements = (
-        Measurement(Encoding.FLOAT32, temperature),
-        Measurement(Encoding.INT16, 4520, 2),
-        Measurement(Encoding.UINT16, 10132, 1),
-    )
-    return protocol.encode(Packet(1001, sequence, battery_mv, 60, wake, measurements), KEY)
+    return kitchen_packet(sequence, temperature, wake, battery_mv)
 
 
 def send(polled: PolledApp, data: bytes) -> Code:

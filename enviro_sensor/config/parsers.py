@@ -47,30 +47,30 @@ def integer(low: int, high: int, unit: str = "") -> Parser:
     return Parser(parse, f"whole number, {low} to {high}" + (f" {unit}" if unit else ""))
 
 
-def seconds(low: float, high: float) -> Parser:
+def _decimal(low: float, high: float, kind: str, in_range: str, accepts: str) -> Parser:
+    """A number from ``low`` to ``high``; the messages say ``kind`` and ``in_range`` in words."""
+
     def parse(text: str) -> float:
         try:
             value = float(text.strip())
         except ValueError:
-            raise ValueError(f"expected a number of seconds, got {text!r}") from None
+            raise ValueError(f"expected {kind}, got {text!r}") from None
         if not low <= value <= high:  # also rejects nan
-            raise ValueError(f"expected {low:g} to {high:g} seconds, got {text.strip()}")
+            raise ValueError(f"expected {in_range}, got {text.strip()}")
         return value
 
-    return Parser(parse, f"seconds, {low:g} to {high:g}")
+    return Parser(parse, accepts)
+
+
+def seconds(low: float, high: float) -> Parser:
+    return _decimal(
+        low, high, "a number of seconds", f"{low:g} to {high:g} seconds", f"seconds, {low:g} to {high:g}"
+    )
 
 
 def number(low: float, high: float, unit: str = "") -> Parser:
-    def parse(text: str) -> float:
-        try:
-            value = float(text.strip())
-        except ValueError:
-            raise ValueError(f"expected a number, got {text!r}") from None
-        if not low <= value <= high:
-            raise ValueError(f"expected a number from {low:g} to {high:g}, got {text.strip()}")
-        return value
-
-    return Parser(parse, f"number, {low:g} to {high:g}" + (f" {unit}" if unit else ""))
+    accepts = f"number, {low:g} to {high:g}" + (f" {unit}" if unit else "")
+    return _decimal(low, high, "a number", f"a number from {low:g} to {high:g}", accepts)
 
 
 def choice(*choices: str) -> Parser:
