@@ -1,13 +1,14 @@
-"""Time as the service sees it: one object with wall time, a monotonic clock and sleep.
+"""Time as the service sees it: wall time, a monotonic clock, sleep, and a wait with a deadline.
 
 Everything that waits or stamps (the collector, the readers, the outputs)
 is given a clock instead of calling ``time`` itself, so tests drive time by
-hand (the virtual board's ManualClock has the same three methods) and the
+hand (the virtual board's ManualClock has the same methods) and the
 suite computes instead of waiting.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Protocol
 
@@ -27,6 +28,10 @@ class Clock(Protocol):
         """Let ``seconds`` pass."""
         ...
 
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Wait until ``event`` is set or ``seconds`` pass on this clock; True if it was set."""
+        ...
+
 
 class SystemClock:
     """The real clocks of this machine."""
@@ -39,3 +44,6 @@ class SystemClock:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        return event.wait(seconds)

@@ -6,6 +6,9 @@ import contextlib
 import math
 import shutil
 import subprocess
+import threading
+import time
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
@@ -78,6 +81,10 @@ class PolledApp:
             self.collector.poll(name)
         self.settle()
 
+    def poll_giving_up_on(self, sensor: str, call: str = "read") -> None:
+        """``poll``, while ``sensor``'s driver hangs in ``call``: its timeout is made to pass on the clock."""
+        giving_up_on(self.clock, self.collector, sensor, self.poll, call)
+
     def _pms5003_caught_up(self) -> None:
         # The emulated sensor follows faults and time on its own thread: let
         # it act on the present before the driver looks.
@@ -97,6 +104,55 @@ class PolledApp:
     def metric_samples(self) -> list:
         text = self.client.get("/metrics").get_data(as_text=True)
         return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def giving_up_on(clock, collector, sensor: str, poll: Callable[[], None], call: str = "read") -> None:
+    """Runs ``poll`` while ``sensor``'s driver hangs in ``call``, and moves the clock past its timeout.
+
+    The collector waits for a driver on its clock, so a hung call is given
+    up on when the test says so, not when the machine's real time says so:
+    once ``sensor``'s ``call`` ("open" or "read") has begun and the collector
+    waits for it, the clock is moved to that wait's deadline, once. Every
+    other call takes what time it takes.
+    """
+    # The test's own instrument on the part's reader: when the call begins.
+    reader = collector._states[sensor].reader
+    began = threading.Event()
+    vendor_call = getattr(reader, call)
+
+    def instrumented(*args):
+        began.set()
+        return vendor_call(*args)
+
+    setattr(reader, call, instrumented)
+    finished = threading.Event()
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            poll()
+        except BaseException as err:  # handed to the test's thread
+            failures.append(err)
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name="poll-giving-up", daemon=True).start()
+    bound = time.monotonic() + 60  # a poll that never ends fails the test instead of hanging it
+    gave_up = False
+    try:
+        while not finished.wait(0.005):
+            # Polls run one call at a time: once the call has begun, the one
+            # wait pending is the collector's wait for it.
+            pending = clock.deadlines()
+            if not gave_up and began.is_set() and pending:
+                clock.advance(pending[0] - clock.monotonic())
+                gave_up = True
+            assert time.monotonic() < bound, f"the poll did not end after {sensor} was given up on"
+    finally:
+        delattr(reader, call)
+    if failures:
+        raise failures[0]
+    assert gave_up, f"{sensor}'s {call} did not hang"
 
 
 def promtool_remarks(text: str) -> set[str]:

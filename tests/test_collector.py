@@ -24,6 +24,7 @@ from enviro_sensor.sensors import quantities
 from enviro_sensor.sensors.base import SensorReader
 from enviro_sensor.sensors.config import GroupConfig, Sensor
 from enviro_sensor.sensors.registry import SensorKind
+from tests.sensor_support import giving_up_on
 
 
 class ScriptedReader(SensorReader):
@@ -36,6 +37,7 @@ class ScriptedReader(SensorReader):
         self.read_error: BaseException | None = None
         self.release = threading.Event()
         self.release.set()
+        self.reading = threading.Event()
         self.opens = 0
 
     def open(self, board):
@@ -44,6 +46,7 @@ class ScriptedReader(SensorReader):
             raise self.open_error
 
     def read(self):
+        self.reading.set()
         self.release.wait()
         if self.read_error is not None:
             raise self.read_error
@@ -167,8 +170,8 @@ def test_reading_goes_stale_and_leaves_the_metrics():
 def test_a_hung_read_costs_only_its_own_sensor():
     hung, healthy = ScriptedReader("hung"), ScriptedReader("healthy")
     hung.release.clear()
-    polled, registry, _ = make({"weather": [hung], "i2c": [healthy]}, read_timeout=0.2)
-    polled.poll("weather")
+    polled, registry, clock = make({"weather": [hung], "i2c": [healthy]}, read_timeout=0.2)
+    giving_up_on(clock, polled.collector, "hung", lambda: polled.poll("weather"))
     polled.poll("i2c")
     assert polled.view("hung").status == "failing"
     assert polled.view("hung").error_reason == "timeout"
@@ -246,6 +249,22 @@ def test_background_threads_poll_and_stop():
     finally:
         collector.stop()
     assert not collector.alive()
+
+
+def test_stopping_does_not_wait_for_a_hung_driver():
+    hung = ScriptedReader("hung")
+    hung.release.clear()
+    polled = Polled({"weather": [hung]}, read_timeout=30.0)
+    polled.collector.start()
+    try:
+        assert hung.reading.wait(30)
+        polled.collector.stop(timeout=30)
+        # The polling thread ended: it did not sit out the read timeout.
+        assert not [t for t in threading.enumerate() if t.name == "poll-weather" and t.is_alive()]
+        # Giving up at shutdown is not a failure of the sensor.
+        assert polled.view("hung").error_reason is None
+    finally:
+        hung.release.set()
 
 
 @pytest.mark.parametrize("error", [RuntimeError("driver says no"), ValueError("odd")])

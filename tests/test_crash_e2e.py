@@ -192,7 +192,7 @@ def test_packets_answered_stored_survive_twenty_kills(tmp_path):
             "ENVIRO_BOARD": "virtual",
             "ENVIRO_LCD": "off",
             "ENVIRO_DATA_DIR": str(data),
-            "ENVIRO_HISTORY_FLUSH": "2",
+            "ENVIRO_HISTORY_FLUSH": "1",  # its shortest: a batch written every second
             "ENVIRO_NODES_FILE": str(devices_file(tmp_path)),
             "ENVIRO_NODES_PORT": str(nodes_port),
             "ENVIRO_INFLUX_URL": database.url,
@@ -207,7 +207,8 @@ def test_packets_answered_stored_survive_twenty_kills(tmp_path):
             wait_for_history(data, nodes.stored)  # what earlier rounds were told, after the restart
             stop = threading.Event()
             threads = nodes.run(stop)
-            time.sleep(rng.uniform(0.2, 2.5))  # a random moment: mid-batch, mid-fsync, mid-answer
+            # A random moment up to a batch and a half in: mid-batch, mid-fsync, mid-answer.
+            time.sleep(rng.uniform(0.2, 1.5))
             service.kill()
             stop.set()
             for thread in threads:

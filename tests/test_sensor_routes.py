@@ -172,6 +172,15 @@ def test_http_requests_cause_no_bus_traffic(polled):
     assert polled.board.bus.transactions > before  # the counter does count
 
 
+# Faults under which a driver's call never returns by itself, and the call.
+# (The AHT10 reader gives up on a busy chip after a few polls of its own.)
+HANGING_CALLS = {
+    ("bme280", "stuck"): "read",
+    ("bmp280", "stuck"): "read",
+    ("ltr559", "stuck"): "open",  # the vendor's set-up waits for a soft reset
+    ("ads1015", "stuck"): "open",  # the vendor's set-up times ten conversions
+    ("pms5003", "silent"): "read",
+}
 STEADY_FAULTS = [
     (device, fault)
     for device, faults in sorted(DEVICE_FAULTS.items())
@@ -184,11 +193,13 @@ STEADY_FAULTS = [
 @pytest.mark.parametrize(("device", "fault"), STEADY_FAULTS)
 def test_each_fault_is_reported_contained_and_recovered(device, fault):
     sensor, group = AFFECTED[device]
-    # A stuck driver is abandoned after the read timeout, in real time; a
-    # working one answers well within it, even on a busy machine.
     polled = PolledApp(faults={device: fault}, particulates_interval=1.0, read_timeout=1.5)
     try:
-        polled.poll()
+        if (device, fault) in HANGING_CALLS:
+            # The driver does not answer: its read timeout passes on the clock.
+            polled.poll_giving_up_on(sensor, HANGING_CALLS[device, fault])
+        else:
+            polled.poll()
         polled.poll()
         index = polled.client.get("/api/sensors").get_json()["result"]["groups"]
         affected = index[group]["sensors"][sensor]

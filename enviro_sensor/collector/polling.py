@@ -2,8 +2,8 @@
 
 Each group has a thread that wakes every interval and reads its sensors in
 turn. Every driver call runs on the sensor's own worker thread and is waited
-for at most ``read_timeout`` seconds, so a hung driver costs its own sensor
-and nothing else. Readings are validated, then handed as immutable records
+for at most ``read_timeout`` seconds of the collector's clock, so a hung
+driver costs its own sensor and nothing else. Readings are validated, then handed as immutable records
 to ``publish`` (the outputs), with every change of a sensor's status. Nobody
 else reads the collector's state: request handlers and metrics are outputs.
 """
@@ -40,6 +40,10 @@ class StillBusy(TimeoutError):
     """The sensor's previous call has not returned yet."""
 
 
+class Abandoned(Exception):
+    """The collector is stopping: a call in flight is no longer waited for."""
+
+
 class CallRunner:
     """Runs calls on one daemon thread so the caller can stop waiting.
 
@@ -47,9 +51,12 @@ class CallRunner:
     returns, further calls are refused with StillBusy rather than queued.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, clock: Clock) -> None:
+        self._clock = clock
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future] | None] = queue.Queue()
         self._current: Future | None = None
+        self._answered: threading.Event | None = None
+        self._stopping = False
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
@@ -60,24 +67,36 @@ class CallRunner:
                 return
             call, future = job
             try:
-                future.set_result(call())
+                result = call()
             # gpiodevice raises SystemExit when no GPIO chip exists: a failure
             # of this sensor, not a reason to end the process.
             except (Exception, SystemExit) as err:
+                future.answered_at = self._clock.monotonic()  # type: ignore[attr-defined]
                 future.set_exception(err)
+            else:
+                future.answered_at = self._clock.monotonic()  # type: ignore[attr-defined]
+                future.set_result(result)
 
     def call(self, function: Callable[[], Any], timeout: float) -> Any:
+        if self._stopping:
+            raise Abandoned("the collector is stopping")
         if self._current is not None and not self._current.done():
             raise StillBusy("the previous call has not returned")
         future: Future = Future()
-        self._current = future
+        answered = threading.Event()
+        future.add_done_callback(lambda _: answered.set())
+        self._current, self._answered = future, answered
+        started = self._clock.monotonic()
         self._jobs.put((function, future))
-        try:
-            return future.result(timeout)
-        except TimeoutError:
-            if future.done():  # it failed with a TimeoutError of its own
-                raise
-            raise TimeoutError(f"no answer within {timeout:g} s") from None
+        # The timeout runs on the collector's clock, and an answer counts by
+        # the clock's time when it came, not when this thread woke: whether
+        # a driver was too slow never depends on the machine's speed.
+        self._clock.wait(answered, timeout)
+        if self._stopping and not future.done():
+            raise Abandoned("the collector is stopping")
+        if not future.done() or future.answered_at - started > timeout:  # type: ignore[attr-defined]
+            raise TimeoutError(f"no answer within {timeout:g} s")
+        return future.result()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait for an abandoned call to return; True once nothing is running."""
@@ -89,6 +108,12 @@ class CallRunner:
         except TimeoutError:
             return False
         return True
+
+    def stop_waiting(self) -> None:
+        """Give up on the call in flight and refuse new ones: the collector is stopping."""
+        self._stopping = True
+        if self._answered is not None:
+            self._answered.set()
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -179,6 +204,11 @@ class Collector:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop polling, then let every driver go (heater off, port closed)."""
         self._stop.set()
+        # A poll waiting for a slow driver (the PMS5003's next frame, a hung
+        # chip) ends now instead of holding shutdown for its read timeout.
+        for state in self._states.values():
+            if state.runner is not None:
+                state.runner.stop_waiting()
         for thread in self._threads:
             thread.join(timeout)
         for state in self._states.values():
@@ -227,7 +257,7 @@ class Collector:
                 log.exception("polling %s failed", group.name)
             # Fixed-rate schedule; if a poll overran, start again from now.
             next_poll = max(next_poll + group.interval, self._clock.monotonic())
-            self._stop.wait(max(0.0, next_poll - self._clock.monotonic()))
+            self._clock.wait(self._stop, max(0.0, next_poll - self._clock.monotonic()))
 
     # -- polling -----------------------------------------------------------
 
@@ -264,13 +294,17 @@ class Collector:
             return
         try:
             self._call(state, state.reader.rest if rest else state.reader.wake)
+        except Abandoned:
+            return
         except (Exception, SystemExit) as err:
             log.warning("%s: cannot %s: %s", state.sensor.name, "rest" if rest else "wake", _describe(err))
         state.resting = rest
 
     def _call(self, state: SensorState, function: Callable[[], Any]) -> Any:
+        if self._stop.is_set():
+            raise Abandoned("the collector is stopping")
         if state.runner is None:
-            state.runner = CallRunner(f"sensor-{state.sensor.name}")
+            state.runner = CallRunner(f"sensor-{state.sensor.name}", self._clock)
         return state.runner.call(function, state.group.read_timeout)
 
     def _poll_sensor(self, state: SensorState) -> None:
@@ -279,6 +313,8 @@ class Collector:
         if not state.opened and now >= state.next_open_at:
             try:
                 self._call(state, lambda: state.reader.open(self.board))
+            except Abandoned:
+                return
             except (Exception, SystemExit) as err:
                 self._opening_failed(state, err)
                 return
@@ -297,6 +333,8 @@ class Collector:
             return
         except Withheld as withheld:
             self._withheld(state, withheld.state)
+            return
+        except Abandoned:
             return
         except (Exception, SystemExit) as err:
             reason = state.reader.error_reason(err) or error_reason(err)

@@ -1,8 +1,8 @@
 """Time for the virtual board: the wall clock, or one that tests move by hand.
 
 Every part of the virtual board takes its time from the board's clock
-(``Clock``: ``now``, ``monotonic``, ``sleep``) and none reads the real time
-itself, with one exception kept here: ``Stopwatch``.
+(``Clock``: ``now``, ``monotonic``, ``sleep``, ``wait``) and none reads the
+real time itself, with one exception kept here: ``Stopwatch``.
 
 - The environment model and slow on-chip processes (the gas heater warming
   up) follow the board's clock.
@@ -35,14 +35,20 @@ __all__ = ["Clock", "ManualClock", "Stopwatch", "WallClock"]
 # the way the rest of the service does.
 WallClock = SystemClock
 
+# How often a ManualClock's ``wait`` looks at its event between advances.
+EVENT_CHECK_SECONDS = 0.002
+
 
 class ManualClock:
     """A clock that only moves when ``advance`` is called (tests).
 
     ``sleep`` advances it, so emulated conversion delays cost no real time.
-    On-chip operations also end after their real duration, for the vendor
-    drivers that wait with ``time.sleep``; ``real_time_waits=False`` stops
-    that, for tests that step a chip through its states by hand.
+    ``wait`` ends when its event is set or when the clock is advanced past
+    its deadline, never because real time went by: a test that wants a
+    timeout to fire advances the clock (``deadlines`` says which are
+    pending). On-chip operations also end after their real duration, for
+    the vendor drivers that wait with ``time.sleep``; ``real_time_waits=False``
+    stops that, for tests that step a chip through its states by hand.
     """
 
     def __init__(self, start: float = 1_700_000_000.0, *, real_time_waits: bool = True) -> None:
@@ -51,6 +57,8 @@ class ManualClock:
         # 0.2 us, too coarse to add up the microseconds of a conversion.
         self._advanced = 0.0
         self._lock = threading.Lock()
+        self._moved = threading.Condition(self._lock)
+        self._deadlines: list[float] = []
         self.real_time_waits = real_time_waits
 
     def now(self) -> float:
@@ -67,10 +75,30 @@ class ManualClock:
         """Move the clock forward by ``seconds``."""
         with self._lock:
             self._advanced += seconds
+            self._moved.notify_all()
 
     def sleep(self, seconds: float) -> None:
         """Advance the clock instead of waiting."""
         self.advance(seconds)
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        """Wait until ``event`` is set or the clock has been advanced by ``seconds``."""
+        with self._lock:
+            deadline = self._advanced + seconds
+            self._deadlines.append(deadline)
+            try:
+                while not event.is_set() and self._advanced < deadline:
+                    # Woken at once by an advance; the short timeout only
+                    # notices the event, which cannot wake a condition.
+                    self._moved.wait(EVENT_CHECK_SECONDS)
+            finally:
+                self._deadlines.remove(deadline)
+        return event.is_set()
+
+    def deadlines(self) -> list[float]:
+        """The monotonic times at which pending ``wait`` calls give up, soonest first."""
+        with self._lock:
+            return sorted(self._deadlines)
 
 
 class Stopwatch:
