@@ -4,8 +4,9 @@ The MQTT discovery payloads are validated by the discovery schema and the
 unit tables of a pinned Home Assistant release, installed from PyPI into a
 virtualenv of its own (Home Assistant needs a newer Python than the
 service's). The virtualenv is made once, under ``build/`` in the checkout,
-and reused; without a Python the release runs on, the tests that need it
-skip and say why.
+by ``scripts/test`` before pytest starts (or by the first test that needs
+it), and reused; without a Python the release runs on, the tests that need
+it skip and say why.
 
 To move to a newer release: set ``HOME_ASSISTANT_VERSION`` to it and
 ``HOME_ASSISTANT_PYTHON`` to the Python minor version it needs (its
@@ -50,31 +51,58 @@ def find_python() -> str | None:
     return shutil.which(f"python{HOME_ASSISTANT_PYTHON}")
 
 
-def venv_python() -> Path:
-    """The virtualenv's interpreter with the pinned release installed; skips when it cannot be made."""
-    python = VENV / "bin" / "python"
+class InstallFailed(RuntimeError):
+    """pip could not install the pinned release."""
+
+
+def install() -> str | None:
+    """Makes the virtualenv with the pinned release, once; None when it is ready, else why it cannot be.
+
+    ``scripts/test`` runs it (``python -m tests.home_assistant``) before
+    pytest, as it installs the other programs the tests use.
+    """
     marker = VENV / "installed"
     if marker.exists() and marker.read_text() == HOME_ASSISTANT_VERSION:
-        return python
+        return None
     base = find_python()
     if base is None:
-        pytest.skip(
+        return (
             f"Home Assistant {HOME_ASSISTANT_VERSION} needs Python {HOME_ASSISTANT_PYTHON}, and none was found "
             "(pyenv, python3.13 on PATH, or ENVIRO_HA_PYTHON): the discovery payloads are NOT checked"
         )
     shutil.rmtree(VENV, ignore_errors=True)
     subprocess.run([base, "-m", "venv", str(VENV)], check=True)
     done = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", f"homeassistant=={HOME_ASSISTANT_VERSION}"],
+        [
+            str(VENV / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            f"homeassistant=={HOME_ASSISTANT_VERSION}",
+        ],
         capture_output=True,
         text=True,
         timeout=INSTALL_TIMEOUT_SECONDS,
         check=False,
     )
     if done.returncode != 0:
-        pytest.fail(f"pip could not install homeassistant=={HOME_ASSISTANT_VERSION}:\n{done.stderr[-3000:]}")
+        raise InstallFailed(
+            f"pip could not install homeassistant=={HOME_ASSISTANT_VERSION}:\n{done.stderr[-3000:]}"
+        )
     marker.write_text(HOME_ASSISTANT_VERSION)
-    return python
+    return None
+
+
+def venv_python() -> Path:
+    """The virtualenv's interpreter with the pinned release installed; skips when it cannot be made."""
+    try:
+        reason = install()
+    except InstallFailed as err:
+        pytest.fail(str(err))
+    if reason is not None:
+        pytest.skip(reason)
+    return VENV / "bin" / "python"
 
 
 def validate(payloads: dict[str, dict]) -> dict[str, list[str]]:
