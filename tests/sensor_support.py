@@ -117,12 +117,15 @@ def giving_up_on(clock, collector, sensor: str, poll: Callable[[], None], call: 
     """
     # The test's own instrument on the part's reader: when the call begins.
     reader = collector._states[sensor].reader
-    began = threading.Event()
+    began, ended = threading.Event(), threading.Event()
     vendor_call = getattr(reader, call)
 
     def instrumented(*args):
         began.set()
-        return vendor_call(*args)
+        try:
+            return vendor_call(*args)
+        finally:
+            ended.set()
 
     setattr(reader, call, instrumented)
     finished = threading.Event()
@@ -141,10 +144,10 @@ def giving_up_on(clock, collector, sensor: str, poll: Callable[[], None], call: 
     gave_up = False
     try:
         while not finished.wait(0.005):
-            # Polls run one call at a time: once the call has begun, the one
-            # wait pending is the collector's wait for it.
+            # Polls run one call at a time: while the call runs, the one wait
+            # pending is the collector's wait for it.
             pending = clock.deadlines()
-            if not gave_up and began.is_set() and pending:
+            if not gave_up and began.is_set() and not ended.is_set() and pending:
                 clock.advance(pending[0] - clock.monotonic())
                 gave_up = True
             assert time.monotonic() < bound, f"the poll did not end after {sensor} was given up on"

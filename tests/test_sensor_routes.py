@@ -173,10 +173,10 @@ def test_http_requests_cause_no_bus_traffic(polled):
 
 
 # Faults under which a driver's call never returns by itself, and the call.
-# (The AHT10 reader gives up on a busy chip after a few polls of its own.)
+# (The AHT10 and BMP280 readers give up on a busy chip after a few polls of
+# their own.)
 HANGING_CALLS = {
     ("bme280", "stuck"): "read",
-    ("bmp280", "stuck"): "read",
     ("ltr559", "stuck"): "open",  # the vendor's set-up waits for a soft reset
     ("ads1015", "stuck"): "open",  # the vendor's set-up times ten conversions
     ("pms5003", "silent"): "read",
