@@ -195,16 +195,22 @@ def _largest_fit(
     Fit shrinks as the size grows (wider words, taller lines), so bisection
     finds the largest fitting size in a handful of layouts; every answer is a
     size whose layout was checked to fit.
+
+    Text that does not fit at the smallest size even with words broken fits
+    at none (a layout that keeps words whole is also one with words broken),
+    so that is looked at first: a long message costs one layout, not a dozen
+    (each size is a font object, and each costs FreeType ~10 ms to load).
     """
+    if not _fits(_Typesetter(faces, MIN_SIZE), paragraphs, max_width, max_height, True):
+        return None, []
     for break_words in (False, True):
         best: tuple[_Typesetter | None, list[str]] = (None, [])
         low, high = MIN_SIZE, MAX_SIZE
         while low <= high:
             size = (low + high) // 2
             setter = _Typesetter(faces, size)
-            max_lines = max_height // setter.line_height
-            lines = setter.wrap(paragraphs, max_width, max_lines, break_words) if max_lines else None
-            if lines is not None and len(lines) <= max_lines:
+            lines = _fits(setter, paragraphs, max_width, max_height, break_words)
+            if lines is not None:
                 best = (setter, lines)
                 low = size + 1
             else:
@@ -212,6 +218,15 @@ def _largest_fit(
         if best[0] is not None:
             return best
     return None, []
+
+
+def _fits(
+    setter: _Typesetter, paragraphs: Sequence[str], max_width: int, max_height: int, break_words: bool
+) -> list[str] | None:
+    """The wrapped lines at ``setter``'s size, or None when they do not fit."""
+    max_lines = max_height // setter.line_height
+    lines = setter.wrap(paragraphs, max_width, max_lines, break_words) if max_lines else None
+    return lines if lines is not None and len(lines) <= max_lines else None
 
 
 def render(
