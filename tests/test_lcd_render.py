@@ -18,7 +18,7 @@ from PIL import Image, ImageChops
 
 from enviro_sensor.lcd import fonts
 from enviro_sensor.lcd.cmap import FontFormatError, covered_codepoints
-from enviro_sensor.lcd.render import HEIGHT, MARGIN, MIN_SIZE, WIDTH, Style, render
+from enviro_sensor.lcd.render import HEIGHT, MARGIN, MAX_SIZE, MIN_SIZE, WIDTH, Style, _largest_size, render
 from enviro_sensor.lcd.text import REPLACEMENT, clean, clusters, substitute, visible
 from tests.lcd_support import ink, message_kinds
 
@@ -175,6 +175,23 @@ def test_any_text_renders_to_a_screen_sized_image(kind, data):
     assert not result.truncated or result.lines[-1].endswith("…")
     for line in result.lines:
         assert line == clean(line) and "\n" not in line
+
+
+def test_the_size_search_finds_the_largest_fitting_size_from_any_guess():
+    # Fit holds up to some size and not above it; whatever the guess, the
+    # search answers that size (None when not even the smallest fits).
+    for largest in range(MIN_SIZE - 1, MAX_SIZE + 1):
+        for guess in range(MIN_SIZE, MAX_SIZE + 1):
+            asked: list[int] = []
+
+            def fits(size: int, largest: int = largest, asked: list[int] = asked) -> bool:
+                assert MIN_SIZE <= size <= MAX_SIZE
+                asked.append(size)
+                return size <= largest
+
+            expected = largest if largest >= MIN_SIZE else None
+            assert _largest_size(fits, guess) == expected, (largest, guess)
+            assert len(asked) <= 14, (largest, guess, asked)  # a gallop and a bisection, no scan
 
 
 def test_clean_keeps_line_breaks_and_composes_accents():

@@ -46,11 +46,11 @@ NOTO_SANS_WEIGHT = 500
 # (_imagingft.c getfont), so one shared bytes object would still cost 2 MB a
 # size. Kept for all 54 sizes of both faces, that was ~150 MB. Four keep the
 # readings page's three sizes (lcd.readings_page) from being loaded again on
-# every redraw; a message tries about ten (sizes of the bisection in
-# lcd.render, in one or two faces) and misses nearly as often with eight
-# kept as with four, so eight only held 7 MB more RSS. A miss costs a few
-# ms (FreeType loads Noto Sans's variation data on each face object's first
-# glyph).
+# every redraw; a message tried about ten sizes (in one or two faces) when
+# lcd.render bisected, and missed nearly as often with eight kept as with
+# four, so eight only held 7 MB more RSS. A miss costs about 11 ms on x86
+# (FreeType loads the variable Noto Sans's data on each face object's first
+# glyph), which is why lcd.render now starts its search from a guess.
 FONT_CACHE_SIZE = 4
 
 

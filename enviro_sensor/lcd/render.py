@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -188,36 +188,97 @@ class _Typesetter:
 def _largest_fit(
     faces: Sequence[Face], paragraphs: Sequence[str], max_width: int, max_height: int
 ) -> tuple[_Typesetter | None, list[str]]:
-    """The largest size at which the wrapped text fits, by bisection.
+    """The largest size at which the wrapped text fits.
 
     Whole words first: a word is broken only when no size keeps them whole
     ("192.168.1.20:8000" on one line at 18 px reads better than split at 20).
-    Fit shrinks as the size grows (wider words, taller lines), so bisection
-    finds the largest fitting size in a handful of layouts; every answer is a
-    size whose layout was checked to fit.
+    Fit shrinks as the size grows (wider words, taller lines), so the search
+    starts from a guess and gallops, then bisects (``_largest_size``); every
+    answer is a size whose layout was checked to fit. Each size tried is a
+    font object, and each costs FreeType ~10 ms to load: the guess saves most.
 
     Text that does not fit at the smallest size even with words broken fits
     at none (a layout that keeps words whole is also one with words broken),
-    so that is looked at first: a long message costs one layout, not a dozen
-    (each size is a font object, and each costs FreeType ~10 ms to load).
+    so that is looked at first: a long message costs one layout.
     """
-    if not _fits(_Typesetter(faces, MIN_SIZE), paragraphs, max_width, max_height, True):
+    smallest = _Typesetter(faces, MIN_SIZE)
+    if not _fits(smallest, paragraphs, max_width, max_height, True):
         return None, []
+    guess = _size_guess(smallest, paragraphs, max_width, max_height)
     for break_words in (False, True):
-        best: tuple[_Typesetter | None, list[str]] = (None, [])
-        low, high = MIN_SIZE, MAX_SIZE
-        while low <= high:
-            size = (low + high) // 2
-            setter = _Typesetter(faces, size)
-            lines = _fits(setter, paragraphs, max_width, max_height, break_words)
-            if lines is not None:
-                best = (setter, lines)
-                low = size + 1
-            else:
-                high = size - 1
-        if best[0] is not None:
-            return best
+        if not break_words and not _fits(smallest, paragraphs, max_width, max_height, False):
+            continue  # a word too wide even at the smallest size: no size keeps words whole
+        # Each size's layout, as the search tries it.
+        layouts: dict[int, tuple[_Typesetter, list[str] | None]] = {}
+
+        def fits(size: int, layouts: dict = layouts, break_words: bool = break_words) -> bool:
+            setter = smallest if size == MIN_SIZE else _Typesetter(faces, size)
+            layouts[size] = (setter, _fits(setter, paragraphs, max_width, max_height, break_words))
+            return layouts[size][1] is not None
+
+        size = _largest_size(fits, guess)
+        if size is not None:
+            setter, lines = layouts[size]
+            assert lines is not None  # it fitted
+            return setter, lines
     return None, []
+
+
+def _size_guess(smallest: _Typesetter, paragraphs: Sequence[str], max_width: int, max_height: int) -> int:
+    """Where the search starts: the size at which the text's lines, scaled from the smallest size, would fill the height.
+
+    Only a guess (lines are not filled to the last pixel, and hinting does
+    not scale widths exactly); the search checks every size it answers.
+    """
+    widths = [smallest.width(paragraph) for paragraph in paragraphs]
+
+    def would_fit(size: int) -> bool:
+        scale = size / MIN_SIZE
+        lines = sum(max(1, -(-round(width * scale) // max_width)) for width in widths)
+        return lines * round(smallest.line_height * scale) <= max_height
+
+    low, high = MIN_SIZE, MAX_SIZE
+    while low < high:
+        middle = (low + high + 1) // 2
+        if would_fit(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _largest_size(fits: Callable[[int], bool], guess: int) -> int | None:
+    """The largest size from MIN_SIZE to MAX_SIZE for which ``fits`` holds, asking it near ``guess`` first.
+
+    ``fits`` holds up to some size and not above it. From the guess the
+    search gallops (steps of 1, 2, 4, ...) until it holds a size that fits
+    and one that does not, then bisects between them.
+    """
+    fitting, failing = MIN_SIZE - 1, MAX_SIZE + 1  # as if known: below and above the range
+    step = 1
+    if fits(guess):
+        fitting = guess
+        while fitting + step < failing:
+            if not fits(fitting + step):
+                failing = fitting + step
+                break
+            fitting += step
+            step *= 2
+    else:
+        failing = guess
+        while failing - step > fitting:
+            if fits(failing - step):
+                fitting = failing - step
+                break
+            failing -= step
+            step *= 2
+    while failing - fitting > 1:
+        middle = (fitting + failing) // 2
+        if fits(middle):
+            fitting = middle
+        else:
+            failing = middle
+    return fitting if fitting >= MIN_SIZE else None
 
 
 def _fits(
