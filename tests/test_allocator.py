@@ -43,10 +43,11 @@ ARENAS_AFTER_THREADS = textwrap.dedent(
 )
 
 
-def arenas_used(mode: str) -> int:
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+def probe(script: str, mode: str) -> int:
+    """The number ``script`` prints in a fresh interpreter, with no malloc tuning of our own in its environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     done = subprocess.run(
-        [sys.executable, "-c", ARENAS_AFTER_THREADS, str(ROOT), mode],
+        [sys.executable, "-c", script, str(ROOT), mode],
         env=env,
         capture_output=True,
         text=True,
@@ -54,6 +55,10 @@ def arenas_used(mode: str) -> int:
         timeout=60,
     )
     return int(done.stdout.strip())
+
+
+def arenas_used(mode: str) -> int:
+    return probe(ARENAS_AFTER_THREADS, mode)
 
 
 glibc = pytest.mark.skipif(
@@ -106,16 +111,7 @@ LARGE_BLOCK_AFTER_A_FREE = textwrap.dedent(
 
 
 def large_blocks_mapped(mode: str) -> int:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    done = subprocess.run(
-        [sys.executable, "-c", LARGE_BLOCK_AFTER_A_FREE, str(ROOT), mode],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return int(done.stdout.strip())
+    return probe(LARGE_BLOCK_AFTER_A_FREE, mode)
 
 
 @glibc
