@@ -3,9 +3,10 @@
 Each group has a thread that wakes every interval and reads its sensors in
 turn. Every driver call runs on the sensor's own worker thread and is waited
 for at most ``read_timeout`` seconds of the collector's clock, so a hung
-driver costs its own sensor and nothing else. Readings are validated, then handed as immutable records
-to ``publish`` (the outputs), with every change of a sensor's status. Nobody
-else reads the collector's state: request handlers and metrics are outputs.
+driver costs its own sensor and nothing else. Readings are validated, then
+handed as immutable records to ``publish`` (the outputs), with every change
+of a sensor's status. Nobody else reads the collector's state: request
+handlers and metrics are outputs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import queue
 import threading
 import types
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from enviro_sensor.clocks import Clock, SystemClock
@@ -44,6 +44,21 @@ class Abandoned(Exception):
     """The collector is stopping: a call in flight is no longer waited for."""
 
 
+@dataclasses.dataclass
+class _Call:
+    """One driver call handed to a CallRunner, and what came of it."""
+
+    function: Callable[[], Any]
+    #: Set when the call returns or raises.
+    answered: threading.Event = dataclasses.field(default_factory=threading.Event)
+    #: Set when it is answered, or when the collector stops waiting for it.
+    wake: threading.Event = dataclasses.field(default_factory=threading.Event)
+    #: The clock's time when it was answered.
+    answered_at: float = 0.0
+    result: Any = None
+    error: BaseException | None = None
+
+
 class CallRunner:
     """Runs calls on one daemon thread so the caller can stop waiting.
 
@@ -53,67 +68,59 @@ class CallRunner:
 
     def __init__(self, name: str, clock: Clock) -> None:
         self._clock = clock
-        self._jobs: queue.Queue[tuple[Callable[[], Any], Future] | None] = queue.Queue()
-        self._current: Future | None = None
-        self._answered: threading.Event | None = None
+        self._jobs: queue.Queue[_Call | None] = queue.Queue()
+        self._current: _Call | None = None
         self._stopping = False
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
     def _work(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is None:
+            call = self._jobs.get()
+            if call is None:
                 return
-            call, future = job
             try:
-                result = call()
+                call.result = call.function()
             # gpiodevice raises SystemExit when no GPIO chip exists: a failure
             # of this sensor, not a reason to end the process.
             except (Exception, SystemExit) as err:
-                future.answered_at = self._clock.monotonic()  # type: ignore[attr-defined]
-                future.set_exception(err)
-            else:
-                future.answered_at = self._clock.monotonic()  # type: ignore[attr-defined]
-                future.set_result(result)
+                call.error = err
+            call.answered_at = self._clock.monotonic()
+            call.answered.set()
+            call.wake.set()
 
     def call(self, function: Callable[[], Any], timeout: float) -> Any:
         if self._stopping:
             raise Abandoned("the collector is stopping")
-        if self._current is not None and not self._current.done():
+        if self._current is not None and not self._current.answered.is_set():
             raise StillBusy("the previous call has not returned")
-        future: Future = Future()
-        answered = threading.Event()
-        future.add_done_callback(lambda _: answered.set())
-        self._current, self._answered = future, answered
+        call = self._current = _Call(function)
         started = self._clock.monotonic()
-        self._jobs.put((function, future))
+        self._jobs.put(call)
         # The timeout runs on the collector's clock, and an answer counts by
         # the clock's time when it came, not when this thread woke: whether
         # a driver was too slow never depends on the machine's speed.
-        self._clock.wait(answered, timeout)
-        if self._stopping and not future.done():
+        self._clock.wait(call.wake, timeout)
+        answered = call.answered.is_set()
+        if self._stopping and not answered:
             raise Abandoned("the collector is stopping")
-        if not future.done() or future.answered_at - started > timeout:  # type: ignore[attr-defined]
+        if not answered or call.answered_at - started > timeout:
             raise TimeoutError(f"no answer within {timeout:g} s")
-        return future.result()
+        if call.error is not None:
+            raise call.error
+        return call.result
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait for an abandoned call to return; True once nothing is running."""
         current = self._current
-        if current is None:
-            return True
-        try:
-            current.exception(timeout)
-        except TimeoutError:
-            return False
-        return True
+        return current is None or current.answered.wait(timeout)
 
     def stop_waiting(self) -> None:
         """Give up on the call in flight and refuse new ones: the collector is stopping."""
         self._stopping = True
-        if self._answered is not None:
-            self._answered.set()
+        current = self._current
+        if current is not None:
+            current.wake.set()
 
     def close(self) -> None:
         self._jobs.put(None)
