@@ -1,8 +1,9 @@
 """What one LCD message costs to lay out and draw: milliseconds and font objects loaded, by length.
 
 Each size the renderer tries is a FreeType font object, and loading one is
-most of the cost (about 11 ms on x86 for the variable Noto Sans); the font
-cache keeps only four (``lcd.fonts.FONT_CACHE_SIZE``). Messages are words
+a cost (about 11 ms on x86 for the variable Noto Sans, which FreeType had
+to auto-hint; under 1 ms for the packaged, hinted one); the font cache keeps
+only four (``lcd.fonts.FONT_CACHE_SIZE``). Messages are words
 of random letters, the same ones every run (seeded), from a few characters
 to more than fit at the smallest size.
 

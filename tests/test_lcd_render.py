@@ -18,7 +18,17 @@ from PIL import Image, ImageChops
 
 from enviro_sensor.lcd import fonts
 from enviro_sensor.lcd.cmap import FontFormatError, covered_codepoints
-from enviro_sensor.lcd.render import HEIGHT, MARGIN, MAX_SIZE, MIN_SIZE, WIDTH, Style, _largest_size, render
+from enviro_sensor.lcd.render import (
+    HEIGHT,
+    MARGIN,
+    MAX_SIZE,
+    MIN_SIZE,
+    WIDTH,
+    Style,
+    _largest_size,
+    _Typesetter,
+    render,
+)
 from enviro_sensor.lcd.text import REPLACEMENT, clean, clusters, substitute, visible
 from tests.lcd_support import ink, message_kinds
 
@@ -175,6 +185,23 @@ def test_any_text_renders_to_a_screen_sized_image(kind, data):
     assert not result.truncated or result.lines[-1].endswith("…")
     for line in result.lines:
         assert line == clean(line) and "\n" not in line
+
+
+# Pairs that kern in DejaVu Sans (its kern table) and in most Latin fonts,
+# among letters, digits, punctuation and other scripts.
+KERNING_TEXT = st.text(alphabet="AVWTYoayev.,'-1LPÅЙΑΩ →✓ ", min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=KERNING_TEXT, size=st.integers(MIN_SIZE, MAX_SIZE))
+def test_a_run_is_measured_as_pillow_measures_it(text, size):
+    # The typesetter adds up what each character and pair contributes
+    # instead of asking Pillow for the whole run: the layouts depend on the
+    # two agreeing exactly, in every default face.
+    faces = fonts.default_faces()
+    setter = _Typesetter(faces, size)
+    for index, face in enumerate(faces):
+        assert setter._length(index, text) == face.font(size).getlength(text), face.name
 
 
 def test_the_size_search_finds_the_largest_fitting_size_from_any_guess():

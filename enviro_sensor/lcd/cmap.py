@@ -29,6 +29,15 @@ def covered_codepoints(font_data: bytes) -> frozenset[int]:
         raise FontFormatError(f"truncated font data: {err}") from None
 
 
+def has_table(font_data: bytes, tag: bytes) -> bool:
+    """Whether the font has the table ``tag`` (``b"kern"``: pair kerning, which Pillow's basic layout applies)."""
+    try:
+        _table(font_data, tag)
+    except (FontFormatError, struct.error):
+        return False
+    return True
+
+
 def _table(font_data: bytes, tag: bytes) -> bytes:
     if font_data[:4] == b"ttcf":
         # A collection: use its first font, as Pillow does with index 0.

@@ -1,11 +1,12 @@
 """The fonts the LCD draws with, and which characters each one covers.
 
 A fresh machine has no system fonts, so the first choice comes with the
-Python packages: Noto Sans (``fontpkg-noto-sans``; Latin, Greek, Cyrillic,
-Vietnamese). When Debian's ``fonts-dejavu-core`` is installed (Raspberry Pi
-OS has it), DejaVu Sans fills in what Noto Sans lacks: arrows, symbols, some
-emoji. Pillow's own font is the last resort if no font file can be loaded.
-A character none of them covers is drawn as a visible replacement (see
+package: Noto Sans Medium (Latin, Greek, Cyrillic, Vietnamese), made from
+the variable Noto Sans by ``scripts/lcd_font.py``. When Debian's
+``fonts-dejavu-core`` is installed (Raspberry Pi OS has it), DejaVu Sans
+fills in what Noto Sans lacks: arrows, symbols, some emoji. Pillow's own
+font is the last resort if no font file can be loaded. A character none of
+them covers is drawn as a visible replacement (see
 ``enviro_sensor.lcd.render``).
 """
 
@@ -23,20 +24,20 @@ from pathlib import Path
 
 from PIL import ImageFont
 
-from enviro_sensor.lcd.cmap import FontFormatError, covered_codepoints
+from enviro_sensor.lcd.cmap import FontFormatError, covered_codepoints, has_table
 
 log = logging.getLogger(__name__)
 
-NOTO_SANS_PACKAGE = "fontpkg_noto_sans"
-NOTO_SANS_FILE = "files/NotoSans[wdth,wght].ttf"
+# Package data: Noto Sans at weight 500 (a medium weight keeps thin strokes
+# from fading on a 0.96" panel after RGB565 quantisation and anti-aliasing),
+# as a static font with TrueType hints. The variable font it is made from has
+# none, and FreeType's auto-hinter then analyses the whole font on the first
+# glyph of every font object: 11 ms each on x86, against under 1 ms.
+NOTO_SANS_FILE = "font_files/NotoSans-Medium.ttf"
 DEJAVU_SANS_FILES = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),  # Debian, Raspberry Pi OS
     Path("/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"),  # Fedora
 )
-# Noto Sans is a variable font. A medium weight keeps thin strokes from
-# fading on a 0.96" panel after RGB565 quantisation and anti-aliasing.
-NOTO_SANS_WEIGHT = 500
-
 
 # Font objects kept at once. Pillow makes one FreeType face per size, and each
 # costs memory: loaded from the file, FreeType maps it (about 1 MB of Noto
@@ -48,9 +49,9 @@ NOTO_SANS_WEIGHT = 500
 # readings page's three sizes (lcd.readings_page) from being loaded again on
 # every redraw; a message tried about ten sizes (in one or two faces) when
 # lcd.render bisected, and missed nearly as often with eight kept as with
-# four, so eight only held 7 MB more RSS. A miss costs about 11 ms on x86
-# (FreeType loads the variable Noto Sans's data on each face object's first
-# glyph), which is why lcd.render now starts its search from a guess.
+# four, so eight only held 7 MB more RSS. A miss costs well under 1 ms on x86
+# for the hinted Noto Sans (11 ms for the variable font it replaced), and
+# lcd.render starts its search from a guess to try few sizes.
 FONT_CACHE_SIZE = 4
 
 
@@ -92,7 +93,9 @@ class Face:
     # a zipped package): with a path they would be 2.8 MB held for nothing.
     data: bytes | None
     coverage: CodepointRanges
-    weight: int | None = None
+    # Whether a pair of characters can be closer or further apart than their
+    # two widths (a ``kern`` table): measuring text then needs each pair.
+    kerning: bool = False
     # FreeType reads the file itself when it has a path: every size shares
     # the file through the page cache instead of holding its own copy.
     path: Path | None = None
@@ -112,34 +115,26 @@ def _font(face: Face, size: int) -> ImageFont.FreeTypeFont:
     # reference images exact.
     assert face.path is not None or face.data is not None  # load_face keeps one of them
     source = str(face.path) if face.path is not None else io.BytesIO(face.data or b"")
-    font = ImageFont.truetype(source, size, layout_engine=ImageFont.Layout.BASIC)
-    weight = face.weight
-    if weight is not None:
-        axes = font.get_variation_axes()
-        font.set_variation_by_axes(
-            [weight if axis["name"] == b"Weight" else axis["default"] or 0 for axis in axes]
-        )
-    return font
+    return ImageFont.truetype(source, size, layout_engine=ImageFont.Layout.BASIC)
 
 
-def load_face(name: str, data: bytes, weight: int | None = None, path: Path | None = None) -> Face:
+def load_face(name: str, data: bytes, path: Path | None = None) -> Face:
     """A face from font file bytes (read once from ``path``, if given); raises FontFormatError
     if they are no usable font."""
     coverage = CodepointRanges(covered_codepoints(data))
-    return Face(name, data if path is None else None, coverage, weight, path)
+    return Face(name, data if path is None else None, coverage, has_table(data, b"kern"), path)
 
 
 def noto_sans() -> Face | None:
-    """Noto Sans from its Python package, or None when it is not installed."""
-    try:
-        resource = importlib.resources.files(NOTO_SANS_PACKAGE).joinpath(NOTO_SANS_FILE)
-        data = resource.read_bytes()
-    except (ModuleNotFoundError, OSError) as err:
-        log.warning("Noto Sans is not available (%s); install %s", err, "fontpkg-noto-sans")
-        return None
+    """Noto Sans Medium from the package's own files, or None if they are damaged or missing."""
+    resource = importlib.resources.files("enviro_sensor.lcd").joinpath(NOTO_SANS_FILE)
     # A package installed as files has a path; a zipped one only bytes.
     path = resource if isinstance(resource, Path) else None
-    return load_face("Noto Sans", data, NOTO_SANS_WEIGHT, path)
+    try:
+        return load_face("Noto Sans", resource.read_bytes(), path=path)
+    except (OSError, FontFormatError) as err:
+        log.warning("the packaged Noto Sans cannot be read (%s); reinstall enviro-sensor", err)
+        return None
 
 
 def dejavu_sans(paths: Iterable[Path] = DEJAVU_SANS_FILES) -> Face | None:
