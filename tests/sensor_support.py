@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import math
 import shutil
 import subprocess
@@ -43,8 +44,76 @@ def kind_options(kind, environ=None, overrides=None):
     return load_settings(environ or {}, overrides=overrides).of(kind.settings)
 
 
+# Vendor driver modules that wait with ``time.sleep`` (resets, conversions,
+# the PMS5003's reset pulse): under PolledApp those waits pass on the board's clock.
+VENDOR_DRIVERS = ("bme280", "ltr559", "ads1015", "pms5003", "bme680", "enviroplus.gas")
+
+
+class CollectorDriverTime:
+    """Stands in for the ``time`` module of the vendor drivers while PolledApps are open.
+
+    A driver that sleeps inside a call a PolledApp's collector is waiting
+    for moves that app's clock instead: the set-up's resets cost no real
+    time, and the read timeout counts them as board time, as it would
+    count real time on a Pi. A sleep anywhere else is real, and so is one
+    in a call the collector gave up on: a driver spinning on a hung chip
+    would otherwise race the clock ahead, and other sensors' calls would
+    time out by it. Everything but ``sleep`` is the real ``time`` module.
+    """
+
+    def __init__(self) -> None:
+        self._apps: list[PolledApp] = []
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
+
+    def open(self, app: PolledApp) -> None:
+        with self._lock:
+            if not self._apps:
+                for name in VENDOR_DRIVERS:
+                    importlib.import_module(name).time = self  # type: ignore[attr-defined]
+            self._apps.append(app)
+
+    def close(self, app: PolledApp) -> None:
+        """Done with ``app`` (again is fine: a test may close an app twice)."""
+        with self._lock:
+            if app not in self._apps:
+                return
+            self._apps.remove(app)
+            if not self._apps:
+                for name in VENDOR_DRIVERS:
+                    importlib.import_module(name).time = time  # type: ignore[attr-defined]
+
+    def sleep(self, seconds: float) -> None:
+        clock = self._clock_of_awaited_call()
+        if clock is None:
+            time.sleep(seconds)
+        else:
+            clock.advance(seconds)
+
+    def _clock_of_awaited_call(self) -> ManualClock | None:
+        thread = threading.current_thread()
+        with self._lock:
+            apps = list(self._apps)
+        for app in apps:
+            for state in app.collector._states.values():
+                runner = state.runner
+                if runner is not None and runner._thread is thread:
+                    call = runner._current
+                    return app.clock if call is not None and not call.given_up else None
+        return None
+
+
+DRIVER_TIME = CollectorDriverTime()
+
+
 class PolledApp:
-    """The app, its board and its collector, with polling in the test's hands."""
+    """The app, its board and its collector, with polling in the test's hands.
+
+    The vendor drivers' own sleeps in the calls it waits for pass on its
+    clock (``CollectorDriverTime``) until ``close``.
+    """
 
     def __init__(self, faults=None, environ=None, outputs=None, board_options=None, **settings) -> None:
         self.clock = ManualClock()
@@ -68,6 +137,7 @@ class PolledApp:
         self.client = self.app.test_client()
         self.service = self.app.extensions["enviro"]
         self.collector = self.service.collector
+        DRIVER_TIME.open(self)
         self.service.open_board()
         self.service.start_outputs()
 
@@ -100,6 +170,7 @@ class PolledApp:
         self.collector.stop()
         self.service.outputs.stop(5)
         self.board.close()
+        DRIVER_TIME.close(self)
 
     def metric_samples(self) -> list:
         text = self.client.get("/metrics").get_data(as_text=True)
@@ -112,15 +183,21 @@ def giving_up_on(clock, collector, sensor: str, poll: Callable[[], None], call: 
     The collector waits for a driver on its clock, so a hung call is given
     up on when the test says so, not when the machine's real time says so:
     once ``sensor``'s ``call`` ("open" or "read") has begun and the collector
-    waits for it, the clock is moved to that wait's deadline, once. Every
-    other call takes what time it takes.
+    waits for it, the clock is moved to that wait's deadline, once. A driver
+    that sleeps while it hangs may pass the deadline by itself
+    (``CollectorDriverTime``); either way the call must end given up on.
+    Every other call takes what time it takes.
     """
-    # The test's own instrument on the part's reader: when the call begins.
-    reader = collector._states[sensor].reader
+    # The test's own instrument on the part's reader: the collector's record
+    # of the call, once it has begun.
+    state = collector._states[sensor]
+    reader = state.reader
     began, ended = threading.Event(), threading.Event()
+    records: list = []
     vendor_call = getattr(reader, call)
 
     def instrumented(*args):
+        records.append(state.runner._current)
         began.set()
         try:
             return vendor_call(*args)
@@ -141,21 +218,22 @@ def giving_up_on(clock, collector, sensor: str, poll: Callable[[], None], call: 
 
     threading.Thread(target=run, name="poll-giving-up", daemon=True).start()
     bound = time.monotonic() + 60  # a poll that never ends fails the test instead of hanging it
-    gave_up = False
+    moved = False
     try:
         while not finished.wait(0.005):
-            # Polls run one call at a time: while the call runs, the one wait
-            # pending is the collector's wait for it.
-            pending = clock.deadlines()
-            if not gave_up and began.is_set() and not ended.is_set() and pending:
-                clock.advance(pending[0] - clock.monotonic())
-                gave_up = True
+            # Only the collector's wait for this very call: once that has
+            # ended, a pending wait is another sensor's, and is left alone
+            # (moving to a deadline already passed moves nothing).
+            deadline = clock.deadline_of(records[0].wake) if began.is_set() else None
+            if not moved and not ended.is_set() and deadline is not None:
+                clock.advance_to(deadline)
+                moved = True
             assert time.monotonic() < bound, f"the poll did not end after {sensor} was given up on"
     finally:
         delattr(reader, call)
     if failures:
         raise failures[0]
-    assert gave_up, f"{sensor}'s {call} did not hang"
+    assert records and records[0].given_up, f"{sensor}'s {call} did not hang"
 
 
 def promtool_remarks(text: str) -> set[str]:

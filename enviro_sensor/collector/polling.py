@@ -55,6 +55,9 @@ class _Call:
     wake: threading.Event = dataclasses.field(default_factory=threading.Event)
     #: The clock's time when it was answered.
     answered_at: float = 0.0
+    #: Set when the caller stopped waiting before the answer came: the call
+    #: runs on, abandoned.
+    given_up: bool = False
     result: Any = None
     error: BaseException | None = None
 
@@ -102,6 +105,7 @@ class CallRunner:
         # a driver was too slow never depends on the machine's speed.
         self._clock.wait(call.wake, timeout)
         answered = call.answered.is_set()
+        call.given_up = not answered
         if self._stopping and not answered:
             raise Abandoned("the collector is stopping")
         if not answered or call.answered_at - started > timeout:

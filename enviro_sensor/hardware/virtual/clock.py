@@ -58,7 +58,8 @@ class ManualClock:
         self._advanced = 0.0
         self._lock = threading.Lock()
         self._moved = threading.Condition(self._lock)
-        self._deadlines: list[float] = []
+        # Each pending wait: its deadline and its event.
+        self._waits: list[tuple[float, threading.Event]] = []
         self.real_time_waits = real_time_waits
 
     def now(self) -> float:
@@ -77,6 +78,16 @@ class ManualClock:
             self._advanced += seconds
             self._moved.notify_all()
 
+    def advance_to(self, monotonic: float) -> None:
+        """Move the clock to ``monotonic`` seconds since it was made (a pending deadline), if not there yet.
+
+        Exactly there: ``advance(deadline - monotonic())`` can fall short
+        by a rounding error, and a wait for that deadline would go on.
+        """
+        with self._lock:
+            self._advanced = max(self._advanced, monotonic)
+            self._moved.notify_all()
+
     def sleep(self, seconds: float) -> None:
         """Advance the clock instead of waiting."""
         self.advance(seconds)
@@ -85,20 +96,26 @@ class ManualClock:
         """Wait until ``event`` is set or the clock has been advanced by ``seconds``."""
         with self._lock:
             deadline = self._advanced + seconds
-            self._deadlines.append(deadline)
+            pending = (deadline, event)
+            self._waits.append(pending)
             try:
                 while not event.is_set() and self._advanced < deadline:
                     # Woken at once by an advance; the short timeout only
                     # notices the event, which cannot wake a condition.
                     self._moved.wait(EVENT_CHECK_SECONDS)
             finally:
-                self._deadlines.remove(deadline)
+                self._waits.remove(pending)
         return event.is_set()
 
     def deadlines(self) -> list[float]:
         """The monotonic times at which pending ``wait`` calls give up, soonest first."""
         with self._lock:
-            return sorted(self._deadlines)
+            return sorted(deadline for deadline, _ in self._waits)
+
+    def deadline_of(self, event: threading.Event) -> float | None:
+        """When a pending ``wait`` for ``event`` gives up (monotonic), or None if none is pending."""
+        with self._lock:
+            return next((deadline for deadline, waited in self._waits if waited is event), None)
 
 
 class Stopwatch:
