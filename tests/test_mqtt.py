@@ -128,7 +128,10 @@ def test_every_field_is_announced_with_what_home_assistant_accepts(tmp_path):
             # Retained: a Home Assistant that starts later still finds them.
             late = Subscriber(broker, "homeassistant/#", f"enviro/{NODE}/availability")
             wait_for(lambda: wanted <= set(configs(late.snapshot())), what="retained configs")
-            assert late.snapshot()[f"enviro/{NODE}/availability"] == "online"
+            # Each subscription gets its retained messages in its own time.
+            availability = f"enviro/{NODE}/availability"
+            wait_for(lambda: availability in late.snapshot(), what="retained availability")
+            assert late.snapshot()[availability] == "online"
             late.close()
 
             polled.poll()
@@ -208,7 +211,10 @@ def test_a_restarted_broker_is_given_everything_again(tmp_path):
                 for name in polled.service.latest.sensors():
                     # The last states and each sensor's availability, told again.
                     wait_for(lambda n=name: f"enviro/{NODE}/{n}/state" in heard.snapshot(), what=name)
-                    assert heard.snapshot()[f"enviro/{NODE}/{name}/availability"] == "online"
+                    wait_for(
+                        lambda n=name: heard.snapshot().get(f"enviro/{NODE}/{n}/availability") == "online",
+                        what=f"{name}'s availability",
+                    )
                 bme280 = json.loads(heard.snapshot()[f"enviro/{NODE}/bme280/state"])
                 assert bme280 == dict(polled.service.latest.view("bme280").values)
                 polled.clock.advance(1)
@@ -400,7 +406,10 @@ def test_a_remote_node_is_a_home_assistant_device_of_its_own(tmp_path):
             # The reading's own time, as the node's packet came in (the service's clock).
             assert heard.snapshot()[contact].endswith("+00:00")
             assert json.loads(heard.snapshot()[state_topic])["temperature_celsius"] == 21.5
-            assert heard.snapshot()[f"enviro/{NODE}/nodes/kitchen/bme280/availability"] == "online"
+            node_availability = f"enviro/{NODE}/nodes/kitchen/bme280/availability"
+            wait_for(
+                lambda: heard.snapshot().get(node_availability) == "online", what="the node's availability"
+            )
         finally:
             heard.close()
             polled.close()

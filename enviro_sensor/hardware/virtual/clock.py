@@ -7,12 +7,12 @@ real time itself, with one exception kept here: ``Stopwatch``.
 - The environment model and slow on-chip processes (the gas heater warming
   up) follow the board's clock.
 - On-chip operations (a conversion, a reset, the PMS5003's frame cadence)
-  are timed by ``Stopwatch``, which also counts real time: the vendor
-  drivers wait for them by polling with the real ``time.sleep``, or by
-  blocking on a serial read, and no test advances a ManualClock while a
-  driver waits. On the wall clock the two agree; on a ManualClock an
-  operation ends at once when the test advances the clock past it, or after
-  its duration in real time, whichever comes first. A ManualClock made with
+  are timed by ``Stopwatch``, which also counts real time: a vendor driver
+  waits for them by polling with ``time.sleep``, or by blocking on a serial
+  read. On the wall clock the two agree; on a ManualClock an operation ends
+  at once when the clock is advanced past it (by the test, or by a driver
+  whose ``time.sleep`` a test put on the clock), or after its duration in
+  real time, whichever comes first. A ManualClock made with
   ``real_time_waits=False`` ends them only when advanced, for tests that
   step a chip through its states by hand (a driver waiting on such a board
   waits until its own timeout).
