@@ -47,9 +47,10 @@ def announced(tmp_path) -> dict[str, dict]:
                 protocol.decode_answer(polled.service.nodes.receive(packet)).code is protocol.Code.ACCEPTED
             )  # no data directory
             polled.settle()
-            contact = f"homeassistant/sensor/{NODE}/kitchen_last_contact/config"
             heard = Subscriber(broker, f"homeassistant/sensor/{NODE}/+/config")
-            wait_for(lambda: contact in heard.snapshot(), what="the node's configs")
+            # Retained messages come one by one: wait for all that are checked.
+            wanted = expected_topics()
+            wait_for(lambda: wanted <= set(heard.snapshot()), what="every config")
             found = {topic: json.loads(text) for topic, text in heard.snapshot().items() if text}
             heard.close()
             return found
@@ -57,16 +58,19 @@ def announced(tmp_path) -> dict[str, dict]:
             polled.close()
 
 
+def expected_topics() -> set[str]:
+    """Every kind's fields, a status, and the remote node's entities."""
+    kinds = {kind for kind in registry.kinds() if kind != "scd40"}  # scd40 and scd41 are one chip family
+    fields = {f"{kind}_{field.key}" for kind in kinds for field in registry.kinds()[kind].fields}
+    objects = fields | {"bme280_status", "kitchen_battery_voltage_volts", "kitchen_last_contact"}
+    return {f"homeassistant/sensor/{NODE}/{name}/config" for name in objects}
+
+
 @needs_mosquitto
 def test_every_payload_passes_home_assistants_discovery_schema_and_unit_tables(tmp_path):
     payloads = announced(tmp_path)
-    kinds = {kind for kind in registry.kinds() if kind != "scd40"}  # scd40 and scd41 are one chip family
-    # Every kind's fields are among them, with the statuses and the node's entities.
-    for kind in kinds:
-        for field in registry.kinds()[kind].fields:
-            assert f"homeassistant/sensor/{NODE}/{kind}_{field.key}/config" in payloads, (kind, field.key)
-    assert f"homeassistant/sensor/{NODE}/bme280_status/config" in payloads
-    assert f"homeassistant/sensor/{NODE}/kitchen_battery_voltage_volts/config" in payloads
+    missing = expected_topics() - set(payloads)
+    assert not missing, sorted(missing)
     problems = {topic: found for topic, found in validate(payloads).items() if found}
     assert problems == {}, f"Home Assistant {HOME_ASSISTANT_VERSION} objects"
 

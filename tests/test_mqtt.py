@@ -399,8 +399,12 @@ def test_a_remote_node_is_a_home_assistant_device_of_its_own(tmp_path):
             battery = found[f"homeassistant/sensor/{NODE}/kitchen_battery_voltage_volts/config"]
             assert battery["entity_category"] == "diagnostic"
             contact = f"enviro/{NODE}/nodes/kitchen/last_contact"
-            wait_for(lambda: contact in heard.snapshot(), what="the node's last contact")
-            config = configs(heard.snapshot())[f"homeassistant/sensor/{NODE}/kitchen_last_contact/config"]
+            contact_config = f"homeassistant/sensor/{NODE}/kitchen_last_contact/config"
+            wait_for(
+                lambda: contact in heard.snapshot() and contact_config in configs(heard.snapshot()),
+                what="the node's last contact and its config",
+            )
+            config = configs(heard.snapshot())[contact_config]
             assert (config["device_class"], config["entity_category"]) == ("timestamp", "diagnostic")
             assert config["state_topic"] == contact
             # The reading's own time, as the node's packet came in (the service's clock).
