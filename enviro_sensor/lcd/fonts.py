@@ -28,11 +28,8 @@ from enviro_sensor.lcd.cmap import FontFormatError, covered_codepoints, has_tabl
 
 log = logging.getLogger(__name__)
 
-# Package data: Noto Sans at weight 500 (a medium weight keeps thin strokes
-# from fading on a 0.96" panel after RGB565 quantisation and anti-aliasing),
-# as a static font with TrueType hints. The variable font it is made from has
-# none, and FreeType's auto-hinter then analyses the whole font on the first
-# glyph of every font object: 11 ms each on x86, against under 1 ms.
+# Package data: Noto Sans at weight 500 with TrueType hints, made by
+# scripts/lcd_font.py (which says why the weight, and why hinted).
 NOTO_SANS_FILE = "font_files/NotoSans-Medium.ttf"
 DEJAVU_SANS_FILES = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),  # Debian, Raspberry Pi OS

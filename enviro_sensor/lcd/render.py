@@ -9,6 +9,7 @@ a person can still read on a 0.96" panel, the last line ends in an ellipsis.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 
@@ -80,8 +81,8 @@ class _Typesetter:
         self.box = next((i for i, face in enumerate(faces) if face.covers(texts.REPLACEMENT)), None)
         self.box_width = max(3, round(size * 0.6))
         self.ellipsis = ELLIPSIS if self._face_of(ELLIPSIS) is not None else "..."
-        # Lengths learned so far, per face: of single characters, and of the
-        # kerning between two (see _length).
+        # Lengths learned so far, per face: of single characters and of
+        # pairs (see _length).
         self._lengths: list[dict[str, float]] = [{} for _ in faces]
 
     def _font(self, face: int) -> ImageFont.FreeTypeFont:
@@ -122,19 +123,20 @@ class _Typesetter:
         neighbouring pair's kerning; these are multiples of 1/64 px, so the
         sum is exact.
         """
-        known = self._lengths[face]
-        font = self._font(face)
-
-        def length(text: str) -> float:
-            value = known.get(text)
-            if value is None:
-                value = known[text] = font.getlength(text)
-            return value
-
-        total = sum(length(char) for char in run)
+        total = sum(self._learned(face, char) for char in run)
         if self.faces[face].kerning:
-            total += sum(length(pair) - length(pair[0]) - length(pair[1]) for pair in _pairs(run))
+            total += sum(
+                self._learned(face, a + b) - self._learned(face, a) - self._learned(face, b)
+                for a, b in itertools.pairwise(run)
+            )
         return total
+
+    def _learned(self, face: int, text: str) -> float:
+        """``getlength(text)`` in ``face``, asked of Pillow once per typesetter."""
+        known = self._lengths[face]
+        if text not in known:
+            known[text] = self._font(face).getlength(text)
+        return known[text]
 
     def draw(self, draw: ImageDraw.ImageDraw, x: int, baseline: int, line: str, color: Color) -> None:
         for face, run in self._segments(line):
@@ -210,10 +212,6 @@ class _Typesetter:
         while kept and self.width("".join(kept).rstrip() + self.ellipsis) > max_width:
             kept.pop()
         return "".join(kept).rstrip() + self.ellipsis
-
-
-def _pairs(run: str) -> list[str]:
-    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def _largest_fit(

@@ -45,10 +45,10 @@ class ManualClock:
     ``sleep`` advances it, so emulated conversion delays cost no real time.
     ``wait`` ends when its event is set or when the clock is advanced past
     its deadline, never because real time went by: a test that wants a
-    timeout to fire advances the clock (``deadlines`` says which are
-    pending). On-chip operations also end after their real duration, for
-    the vendor drivers that wait with ``time.sleep``; ``real_time_waits=False``
-    stops that, for tests that step a chip through its states by hand.
+    timeout to fire advances the clock (``deadline_of`` says to when).
+    On-chip operations also end after their real duration, for the vendor
+    drivers that wait with ``time.sleep``; ``real_time_waits=False`` stops
+    that, for tests that step a chip through its states by hand.
     """
 
     def __init__(self, start: float = 1_700_000_000.0, *, real_time_waits: bool = True) -> None:
@@ -106,11 +106,6 @@ class ManualClock:
             finally:
                 self._waits.remove(pending)
         return event.is_set()
-
-    def deadlines(self) -> list[float]:
-        """The monotonic times at which pending ``wait`` calls give up, soonest first."""
-        with self._lock:
-            return sorted(deadline for deadline, _ in self._waits)
 
     def deadline_of(self, event: threading.Event) -> float | None:
         """When a pending ``wait`` for ``event`` gives up (monotonic), or None if none is pending."""
